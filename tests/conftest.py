@@ -16,10 +16,11 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 @pytest.fixture(autouse=True)
 def _isolated_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch):
-    """Point the binary cache and the runs folder at fresh temporary folders."""
+    """Point the binary cache, the runs and the uploads folders at fresh temporary folders."""
     base = tmp_path_factory.mktemp("flowerdash-home")
     monkeypatch.setenv("FLOWERDASH_CACHE_DIR", str(base / "cache"))
     monkeypatch.setenv("FLOWERDASH_RUNS_DIR", str(base / "runs"))
+    monkeypatch.setenv("FLOWERDASH_UPLOADS_DIR", str(base / "uploads"))
     yield
 
 
