@@ -1,0 +1,165 @@
+"""Real-browser test fixtures: a Streamlit server on a free localhost port, and Chromium.
+
+``app_server`` starts ``streamlit run app.py`` headless with the cache, uploads and runs folders
+in a temporary folder (the repo's ``data/`` is only read: the bundled dataset lives there), waits
+until it answers its health check, yields its base URL and stops it. ``chromium`` is Debian's
+``/usr/bin/chromium`` driven by Playwright (no browser download). ``browser_page`` is a fresh
+page per test; ``open_app_page`` loads a URL and waits until Streamlit has finished running the
+script. Screenshots go to ``test-artifacts/screenshots/`` (gitignored).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Page
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+SCREENSHOT_DIR = REPO_ROOT / "test-artifacts" / "screenshots"
+CHROMIUM = "/usr/bin/chromium"
+# Without the networking flags Chromium keeps trying to reach Google services on a closed network.
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SERVER_START_TIMEOUT_S = 60.0
+# The first run of a page may parse a dataset and import Keras (about 6 s on 2 shared cores).
+SCRIPT_RUN_TIMEOUT_MS = 90_000
+
+
+def free_port() -> int:
+    """Return a localhost TCP port nobody listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _wait_healthy(url: str, process: subprocess.Popen[bytes], log_path: Path) -> None:
+    deadline = time.monotonic() + SERVER_START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(
+                f"streamlit exited with code {process.returncode}:\n{log_path.read_text()}"
+            )
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.25)
+    raise RuntimeError(
+        f"streamlit not healthy after {SERVER_START_TIMEOUT_S} s:\n{log_path.read_text()}"
+    )
+
+
+@pytest.fixture(scope="session")
+def app_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Start the dashboard on a free localhost port; yield its base URL; stop it afterwards."""
+    work = tmp_path_factory.mktemp("app_server")
+    port = free_port()
+    env = {
+        **os.environ,
+        "FLOWERDASH_CACHE_DIR": str(work / "cache"),
+        "FLOWERDASH_UPLOADS_DIR": str(work / "uploads"),
+        "FLOWERDASH_RUNS_DIR": str(work / "runs"),
+        "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false",
+    }
+    log_path = work / "streamlit.log"
+    command = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        "app.py",
+        "--server.headless=true",
+        "--server.address=localhost",
+        f"--server.port={port}",
+        "--server.fileWatcherType=none",
+    ]
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            command, cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+        )
+    url = f"http://localhost:{port}"
+    try:
+        _wait_healthy(url, process, log_path)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[Browser]:
+    """Debian's Chromium, headless, driven by Playwright."""
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: run `make browser` (scripts/ensure_chromium.sh)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def browser_page(chromium: Browser) -> Iterator[Page]:
+    """A fresh page (1440x1000) in its own browser context."""
+    context = chromium.new_context(viewport={"width": 1440, "height": 1000})
+    page = context.new_page()
+    page.set_default_timeout(SCRIPT_RUN_TIMEOUT_MS)
+    try:
+        yield page
+    finally:
+        context.close()
+
+
+def wait_for_script_run(page: Page) -> None:
+    """Wait until Streamlit has connected and finished running the page's script."""
+    page.wait_for_selector(
+        '[data-testid="stApp"][data-test-script-state="notRunning"]',
+        timeout=SCRIPT_RUN_TIMEOUT_MS,
+    )
+
+
+@pytest.fixture
+def open_app_page(browser_page: Page, app_server: str) -> Callable[[str], Page]:
+    """Return ``open(path)``: load ``app_server + path`` and wait for its script to finish."""
+
+    def open_page(path: str = "/") -> Page:
+        browser_page.goto(f"{app_server}{path}")
+        wait_for_script_run(browser_page)
+        return browser_page
+
+    return open_page
+
+
+@pytest.fixture(scope="session")
+def screenshot_dir() -> Path:
+    """``test-artifacts/screenshots/``, created."""
+    SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
+    return SCREENSHOT_DIR
