@@ -1,0 +1,247 @@
+"""Augmentation settings, declared once, and the Keras 3 layers they build.
+
+``AUGMENT_PARAMS`` declares each parameter (default = the tutorial's, unit, limits, help) for the
+CLI options and the dashboard's widgets; :class:`AugmentSettings` holds the values;
+:func:`build_augmentation` turns them into a seeded ``keras.Sequential`` of ``Random*`` layers.
+Training places that block at the model's input (active only while training), and
+:func:`preview_augmentations` / :func:`augment_batch` run the very same block, so what the
+preview shows is what training applies.
+
+How the tutorial's ``ImageDataGenerator`` arguments map to Keras 3 layers:
+
+- ``rotation_range=20`` (degrees) -> ``RandomRotation(factor=20/360)`` (a fraction of a turn).
+- ``zoom_range=0.15`` -> ``RandomZoom(height_factor=(-0.15, 0.15))``: scale by up to +-15 %,
+  keeping the aspect ratio.
+- ``width_shift_range=0.2``, ``height_shift_range=0.2`` -> ``RandomTranslation(0.2, 0.2)``:
+  a fraction of the image width/height.
+- ``shear_range=0.15``: Keras 2.1/2.2, when the tutorial was written, read it as radians
+  (about 8.6 degrees); later versions read degrees, where 0.15 is no visible shear at all.
+  We expose shear as Keras 3 ``RandomShear``'s unit: a fraction, the horizontal shift per row
+  (the tangent of the shear angle). 0.15 means rows move by up to 15 % of the image height,
+  about 8.5 degrees - the effect the tutorial's author saw.
+- ``horizontal_flip=True`` -> ``RandomFlip("horizontal")``.
+- ``fill_mode="nearest"`` -> the ``fill_mode`` of every geometric layer.
+
+Keras is imported inside functions only: importing this module is cheap.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from flowerdash.settings import ParamSpec, checked_values
+
+if TYPE_CHECKING:
+    import keras
+
+FILL_MODES = ("nearest", "reflect", "wrap", "constant")
+
+AUGMENT_PARAMS: tuple[ParamSpec, ...] = (
+    ParamSpec(
+        "rotation",
+        "Rotation",
+        "float",
+        20.0,
+        "Each image turns by a random angle between -x and +x degrees "
+        "(Keras RandomRotation factor = degrees / 360). 0 turns it off.",
+        unit="degrees",
+        minimum=0.0,
+        maximum=180.0,
+        step=1.0,
+    ),
+    ParamSpec(
+        "zoom",
+        "Zoom",
+        "float",
+        0.15,
+        "Each image is scaled by a random factor between 1-x and 1+x, keeping its aspect "
+        "ratio (0.15: 85 % to 115 %). 0 turns it off.",
+        unit="fraction",
+        minimum=0.0,
+        maximum=0.9,
+        step=0.01,
+    ),
+    ParamSpec(
+        "width_shift",
+        "Horizontal shift",
+        "float",
+        0.2,
+        "Each image moves left or right by up to this fraction of its width (0.2: 20 %).",
+        unit="fraction of width",
+        minimum=0.0,
+        maximum=1.0,
+        step=0.01,
+    ),
+    ParamSpec(
+        "height_shift",
+        "Vertical shift",
+        "float",
+        0.2,
+        "Each image moves up or down by up to this fraction of its height (0.2: 20 %).",
+        unit="fraction of height",
+        minimum=0.0,
+        maximum=1.0,
+        step=0.01,
+    ),
+    ParamSpec(
+        "shear",
+        "Shear",
+        "float",
+        0.15,
+        "Slants each image horizontally: every row moves sideways by up to x times its "
+        "distance from the top (Keras 3 RandomShear; the tangent of the shear angle, so "
+        "0.15 is about 8.5 degrees). Not degrees: the tutorial's old shear_range=0.15 in "
+        "degrees would be invisible. 0 turns it off.",
+        unit="fraction (tan of angle)",
+        minimum=0.0,
+        maximum=1.0,
+        step=0.01,
+    ),
+    ParamSpec(
+        "horizontal_flip",
+        "Horizontal flip",
+        "bool",
+        True,
+        "Mirror half of the images left to right, at random.",
+    ),
+    ParamSpec(
+        "fill_mode",
+        "Fill mode",
+        "choice",
+        "nearest",
+        "How pixels that move in from outside the image are filled: nearest repeats the edge "
+        "pixel, reflect mirrors the image at its edge, wrap tiles it, constant paints black.",
+        choices=FILL_MODES,
+    ),
+)
+
+
+@dataclass(frozen=True)
+class AugmentSettings:
+    """Values of the parameters in ``AUGMENT_PARAMS``; the defaults are the tutorial's."""
+
+    rotation: float = 20.0
+    zoom: float = 0.15
+    width_shift: float = 0.2
+    height_shift: float = 0.2
+    shear: float = 0.15
+    horizontal_flip: bool = True
+    fill_mode: str = "nearest"
+
+    def __post_init__(self) -> None:
+        checked_values(AUGMENT_PARAMS, dataclasses.asdict(self), what="augmentation")
+
+    def to_dict(self) -> dict[str, Any]:
+        """The settings as a JSON-ready dict."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: Mapping[str, Any]) -> AugmentSettings:
+        """Settings from a dict such as ``to_dict()``'s; missing names take the default.
+
+        Raises ConfigError on an unknown name or a value out of range.
+        """
+        return cls(**checked_values(AUGMENT_PARAMS, values, what="augmentation"))
+
+    @property
+    def is_identity(self) -> bool:
+        """True when no parameter changes an image."""
+        return not (
+            self.rotation
+            or self.zoom
+            or self.width_shift
+            or self.height_shift
+            or self.shear
+            or self.horizontal_flip
+        )
+
+    @property
+    def shear_degrees(self) -> float:
+        """The largest shear angle, in degrees, that ``shear`` allows."""
+        return math.degrees(math.atan(self.shear))
+
+
+def build_augmentation(settings: AugmentSettings, seed: int | None = None) -> keras.Sequential:
+    """Return a ``keras.Sequential`` named ``"augmentation"`` of the layers ``settings`` enable.
+
+    The block works on 0-255 float pixels, is active only with ``training=True`` (Keras' own
+    rule for ``Random*`` layers), and draws from ``seed``: a fresh block with the same seed
+    repeats the same transformations. Parameters at 0 add no layer.
+    """
+    import keras
+    from keras import layers
+
+    fill = settings.fill_mode
+    seeds = iter(range(0 if seed is None else seed, (0 if seed is None else seed) + 5))
+
+    def next_seed() -> int | None:
+        return None if seed is None else next(seeds)
+
+    block: list[keras.Layer] = []
+    if settings.horizontal_flip:
+        block.append(layers.RandomFlip("horizontal", seed=next_seed()))
+    if settings.rotation:
+        block.append(
+            layers.RandomRotation(settings.rotation / 360.0, fill_mode=fill, seed=next_seed())
+        )
+    if settings.zoom:
+        block.append(
+            layers.RandomZoom((-settings.zoom, settings.zoom), fill_mode=fill, seed=next_seed())
+        )
+    if settings.width_shift or settings.height_shift:
+        block.append(
+            layers.RandomTranslation(
+                settings.height_shift, settings.width_shift, fill_mode=fill, seed=next_seed()
+            )
+        )
+    if settings.shear:
+        block.append(layers.RandomShear(x_factor=settings.shear, fill_mode=fill, seed=next_seed()))
+    return keras.Sequential(block, name="augmentation")
+
+
+def _to_uint8(images: Any) -> np.ndarray:
+    return np.clip(np.rint(np.asarray(images, dtype=np.float32)), 0, 255).astype(np.uint8)
+
+
+def augment_batch(
+    images: np.ndarray, settings: AugmentSettings, seed: int | None = None
+) -> np.ndarray:
+    """Return one batch ``(N, H, W, C)`` of uint8 images as training sees them after augmentation.
+
+    Uses :func:`build_augmentation`, the block training puts at the model's input.
+    """
+    batch = np.asarray(images)
+    if batch.ndim != 4:
+        raise ValueError(f"expected a batch of images (N, H, W, C), got shape {batch.shape}")
+    if settings.is_identity:
+        return batch.astype(np.uint8, copy=True)
+    block = build_augmentation(settings, seed)
+    return _to_uint8(block(batch.astype(np.float32), training=True))
+
+
+def preview_augmentations(
+    images: np.ndarray, settings: AugmentSettings, n: int = 8, seed: int = 0
+) -> np.ndarray:
+    """Return ``n`` augmented variants of each image, uint8, for a given ``seed``.
+
+    ``images`` is one image ``(H, W, C)`` -> result ``(n, H, W, C)``, or a batch
+    ``(K, H, W, C)`` -> result ``(K, n, H, W, C)``. The same seed gives the same variants.
+    """
+    array = np.asarray(images)
+    single = array.ndim == 3
+    batch = array[None] if single else array
+    if batch.ndim != 4:
+        raise ValueError(f"expected an image (H, W, C) or images (K, H, W, C), got {array.shape}")
+    if n < 1:
+        raise ValueError(f"n must be at least 1, got {n}")
+    repeated = np.repeat(batch, n, axis=0)  # image 0 n times, then image 1 n times, ...
+    variants = augment_batch(repeated, settings, seed).reshape(
+        (batch.shape[0], n, *batch.shape[1:])
+    )
+    return variants[0] if single else variants
