@@ -1,0 +1,47 @@
+"""Leak check: test images that are byte-identical to a training image."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from flowerdash.data_checks import find_leaked_rows
+
+
+def _images(count: int, seed: int) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, 256, (count, 4, 4, 3), dtype=np.uint8)
+
+
+def test_copied_test_images_are_found_with_their_training_row() -> None:
+    train, test = _images(20, 0), _images(10, 1)
+    test[3] = train[7]
+    test[8] = train[0]
+    check = find_leaked_rows(train, test)
+    assert check.leaked == 2
+    assert check.test_indices.tolist() == [3, 8]
+    assert check.train_indices.tolist() == [7, 0]
+    assert check.fraction == 0.2
+
+
+def test_distinct_sets_have_no_leak() -> None:
+    check = find_leaked_rows(_images(20, 0), _images(10, 1))
+    assert check.leaked == 0
+    assert check.fraction == 0.0
+
+
+def test_one_pixel_difference_is_not_a_leak() -> None:
+    train = _images(5, 0)
+    test = train[:1].copy()
+    test[0, 0, 0, 0] ^= 1
+    assert find_leaked_rows(train, test).leaked == 0
+
+
+def test_images_of_other_shape_never_match() -> None:
+    train = np.zeros((3, 4, 4, 1), dtype=np.uint8)
+    test = np.zeros((2, 2, 8, 1), dtype=np.uint8)
+    assert find_leaked_rows(train, test).leaked == 0
+
+
+def test_empty_test_set_gives_zero_fraction() -> None:
+    check = find_leaked_rows(_images(3, 0), _images(0, 1))
+    assert check.leaked == 0
+    assert check.fraction == 0.0
