@@ -1,0 +1,130 @@
+"""Launching training in the background: run folder at once, one at a time, dead processes."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import stat
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from flowerdash import launcher, runs
+from flowerdash.errors import RunError
+from flowerdash.settings import TRAIN_PARAMS
+
+
+def _fake_python(folder: Path, body: str) -> str:
+    """An executable standing in for ``python``: it ignores ``-m flowerdash train ...``."""
+    script = folder / "fake-python"
+    script.write_text(f"#!/bin/sh\n{body}\n")
+    script.chmod(script.stat().st_mode | stat.S_IEXEC)
+    return str(script)
+
+
+def _wait_for_state(run_dir: Path, wanted: str, timeout: float = 10.0) -> str:
+    deadline = time.monotonic() + timeout
+    state = None
+    while time.monotonic() < deadline:
+        state = runs.read_status(run_dir)["state"]
+        if state == wanted:
+            return state
+        time.sleep(0.05)
+    return str(state)
+
+
+@pytest.fixture
+def sleeper(tmp_path: Path) -> Iterator[str]:
+    """A stand-in training that runs until killed; killed at the end of the test."""
+    python = _fake_python(tmp_path, "exec sleep 60")
+    yield python
+    for run_dir in filter(runs.is_run_dir, (tmp_path / "runs").glob("*")):
+        pid = runs.read_status(run_dir).get("pid")
+        if pid:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(pid, signal.SIGKILL)
+
+
+def test_start_creates_the_run_folder_with_queued_status_and_log(tmp_path, sleeper):
+    run_dir = launcher.start_training([], tmp_path / "runs", run_id="r1", python=sleeper)
+    assert run_dir == (tmp_path / "runs" / "r1").resolve()
+    assert runs.read_status(run_dir)["state"] == "queued"
+    assert (run_dir / "train.log").exists()
+
+
+def test_running_training_is_found_as_the_active_run(tmp_path, sleeper):
+    run_dir = launcher.start_training([], tmp_path / "runs", python=sleeper)
+    assert launcher.active_run(tmp_path / "runs") == run_dir
+
+
+def test_second_start_while_one_runs_is_refused_naming_the_running_one(tmp_path, sleeper):
+    first = launcher.start_training([], tmp_path / "runs", run_id="a", python=sleeper)
+    with pytest.raises(launcher.TrainingAlreadyRunning) as refused:
+        launcher.start_training([], tmp_path / "runs", run_id="b", python=sleeper)
+    assert refused.value.run_dir == first
+    assert "already running" in str(refused.value)
+    assert not (tmp_path / "runs" / "b").exists()
+
+
+def test_killed_training_reads_interrupted_and_is_no_longer_active(tmp_path, sleeper):
+    run_dir = launcher.start_training([], tmp_path / "runs", python=sleeper)
+    os.killpg(runs.read_status(run_dir)["pid"], signal.SIGKILL)
+    assert _wait_for_state(run_dir, "interrupted") == "interrupted"
+    assert launcher.active_run(tmp_path / "runs") is None
+
+
+def test_process_failing_before_writing_its_state_reads_failed_with_its_last_line(tmp_path):
+    python = _fake_python(
+        tmp_path, 'echo "error: data.csv, line 3: expected 12 values" >&2; exit 2'
+    )
+    run_dir = launcher.start_training([], tmp_path / "runs", python=python)
+    assert _wait_for_state(run_dir, "failed") == "failed"
+    assert runs.read_status(run_dir)["error"] == "error: data.csv, line 3: expected 12 values"
+
+
+def test_a_new_training_may_start_once_the_previous_one_ended(tmp_path, sleeper):
+    first = launcher.start_training([], tmp_path / "runs", run_id="a", python=sleeper)
+    os.killpg(runs.read_status(first)["pid"], signal.SIGKILL)
+    _wait_for_state(first, "interrupted")
+    second = launcher.start_training([], tmp_path / "runs", run_id="b", python=sleeper)
+    assert launcher.active_run(tmp_path / "runs") == second
+
+
+def test_resume_of_a_finished_run_is_refused(tmp_path):
+    run_dir = tmp_path / "runs" / "done"
+    run_dir.mkdir(parents=True)
+    runs.write_json_atomic(run_dir / "status.json", {"state": "finished", "pid": None})
+    with pytest.raises(RunError, match="cannot resume a run that is finished"):
+        launcher.resume_training(run_dir)
+
+
+def test_resume_of_an_interrupted_run_restarts_it_in_the_same_folder(tmp_path, sleeper):
+    run_dir = tmp_path / "runs" / "cut"
+    run_dir.mkdir(parents=True)
+    runs.write_json_atomic(run_dir / "status.json", {"state": "running", "pid": 999999999})
+    assert launcher.resume_training(run_dir, python=sleeper) == run_dir.resolve()
+    assert runs.read_status(run_dir)["state"] == "queued"
+
+
+def test_training_command_names_the_run_id_and_runs_folder(tmp_path):
+    command = launcher.training_command(["--epochs", "2"], "r7", tmp_path, python="py")
+    assert command == [
+        "py",
+        "-m",
+        "flowerdash",
+        "train",
+        "--epochs",
+        "2",
+        "--run-id",
+        "r7",
+        "--runs-dir",
+        str(tmp_path),
+    ]
+
+
+def test_settings_arguments_turn_values_into_options_and_false_into_no_flags():
+    arguments = launcher.settings_arguments(TRAIN_PARAMS, {"epochs": 3, "augment": False})
+    assert arguments == ["--epochs", "3", "--no-augment"]
