@@ -1,0 +1,62 @@
+"""The Results page on a fixture run directory: metrics, table, heatmap, a cell's images."""
+
+from __future__ import annotations
+
+import base64
+import os
+from pathlib import Path
+
+import numpy as np
+import plotly.io
+import pytest
+from run_fixtures import write_finished_run
+from streamlit.testing.v1 import AppTest
+
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
+PAGE = "pages/4_Results.py"
+
+
+def typed_array(value) -> np.ndarray:
+    """Decode plotly's JSON typed array (``{"dtype", "bdata", "shape"}``) or a plain list."""
+    if isinstance(value, dict):
+        shape = [int(n) for n in str(value["shape"]).split(",")]
+        return np.frombuffer(base64.b64decode(value["bdata"]), value["dtype"]).reshape(shape)
+    return np.asarray(value)
+
+
+@pytest.fixture
+def results_page() -> AppTest:
+    write_finished_run(Path(os.environ["FLOWERDASH_RUNS_DIR"]))
+    app = AppTest.from_file(APP, default_timeout=60)
+    app.switch_page(PAGE)
+    return app.run()
+
+
+def test_results_page_shows_the_test_accuracy(results_page):
+    assert results_page.metric[0].value == "66.7%"
+
+
+def test_results_page_shows_the_per_class_table(results_page):
+    table = results_page.dataframe[0].value
+    assert table["class"].tolist() == ["daisy", "rose", "tulip"]
+    assert table["support"].tolist() == [3, 3, 3]
+
+
+def test_results_page_draws_the_confusion_heatmap(results_page):
+    chart = next(c for c in results_page.get("plotly_chart") if "confusion" in c.key)
+    heatmap = plotly.io.from_json(chart.proto.spec).data[0]
+    assert heatmap.type == "heatmap"
+    assert typed_array(heatmap.z).tolist() == [[3, 0, 0], [2, 1, 0], [0, 1, 2]]
+
+
+def test_most_confused_pair_is_chosen_first(results_page):
+    assert results_page.selectbox(key="results.cell.20260101-120000-abcd").value == (
+        "rose",
+        "daisy",
+    )
+
+
+def test_choosing_a_cell_shows_its_images_most_confident_first(results_page):
+    images = results_page.get("imgs")
+    captions = [img.proto.imgs[0].caption for img in images]
+    assert captions == ["#3 · daisy 95%", "#5 · daisy 55%"]

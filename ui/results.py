@@ -1,0 +1,268 @@
+"""The Results page: a run's curves, per-class scores, confusion matrix and the images behind a
+cell, plus the downloads. Reads the run directory only (no Keras)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import streamlit as st
+
+from flowerdash import runs
+from flowerdash.charts.results import confusion_matrix_figure
+from flowerdash.charts.training import history_figure
+from flowerdash.errors import FlowerdashError, RunError
+from flowerdash.report_tables import (
+    cell_predictions,
+    most_confused_pairs,
+    overall_accuracy,
+    per_class_table,
+    predictions_table,
+    report_classes,
+    report_csv,
+)
+from ui.errors import show_error
+from ui.loaders import load_dataset_cached
+from ui.run_choice import choose_run
+
+GALLERY_LIMIT = 30
+GALLERY_COLUMNS = 6
+DISPLAY_SIZE = 128
+
+Cell = tuple[str, str]  # (true class, predicted class)
+
+
+def test_set_location(config: Mapping[str, Any]) -> tuple[Path, tuple[int, int, int] | None]:
+    """Return the test CSV path and image shape a run was trained with, from its config.
+
+    Raises RunError when the config does not name a test set.
+    """
+    data = config.get("data", {})
+    test = data.get("test") if isinstance(data, Mapping) else None
+    path = test.get("path") if isinstance(test, Mapping) else test
+    if not path:
+        raise RunError("config.json: no test set path (expected data.test.path)")
+    shape = config.get("shape") or (test.get("shape") if isinstance(test, Mapping) else None)
+    return Path(path), tuple(int(n) for n in shape) if shape else None  # type: ignore[return-value]
+
+
+def test_images(config: Mapping[str, Any]) -> np.ndarray:
+    """Return the run's test images (N, H, W, C) uint8, read once per file version.
+
+    Raises DatasetError when the test file is gone or no longer reads.
+    """
+    path, shape = test_set_location(config)
+    return load_dataset_cached(path, shape).dataset.images
+
+
+def display_image(image: np.ndarray, size: int = DISPLAY_SIZE) -> np.ndarray:
+    """Return ``image`` enlarged by whole pixels (nearest) to about ``size``, 2-D if grey."""
+    factor = max(1, size // max(image.shape[0], image.shape[1]))
+    enlarged = image.repeat(factor, axis=0).repeat(factor, axis=1)
+    return enlarged[..., 0] if enlarged.shape[-1] == 1 else enlarged
+
+
+def cells_in_order(report: Mapping[str, Any]) -> list[Cell]:
+    """Return the non-empty cells of the confusion matrix: mistakes (most frequent first),
+    then the correct cells in class order."""
+    classes = report_classes(report)
+    matrix = np.asarray(report["confusion_matrix"], dtype=int)
+    mistakes = [(p.true, p.predicted) for p in most_confused_pairs(matrix, classes)]
+    correct = [(c, c) for i, c in enumerate(classes) if matrix[i, i] > 0]
+    return mistakes + correct
+
+
+def _cell_label(cell: Cell, report: Mapping[str, Any]) -> str:
+    classes = report_classes(report)
+    matrix = np.asarray(report["confusion_matrix"], dtype=int)
+    t, p = classes.index(cell[0]), classes.index(cell[1])
+    count, total = int(matrix[t, p]), int(matrix[t].sum())
+    kind = "correct" if t == p else "mistaken"
+    return f"{cell[0]} → {cell[1]} ({kind}): {count} of {total} {cell[0]} images"
+
+
+def clicked_cell(event: Any) -> Cell | None:
+    """Return the (true, predicted) cell of a heatmap selection event, if a cell was clicked."""
+    try:
+        points = event.selection.points
+    except AttributeError:
+        return None
+    if not points:
+        return None
+    point = points[0]
+    return str(point["y"]), str(point["x"])
+
+
+def gallery(images: np.ndarray, chosen: Sequence[Mapping[str, Any]]) -> None:
+    """Draw the test images of ``chosen`` predictions, captioned with prediction and confidence."""
+    shown = list(chosen[:GALLERY_LIMIT])
+    if len(chosen) > len(shown):
+        st.caption(f"The {len(shown)} most confident of {len(chosen)} images.")
+    columns = st.columns(GALLERY_COLUMNS)
+    for position, prediction in enumerate(shown):
+        index = int(prediction["index"])
+        with columns[position % GALLERY_COLUMNS]:
+            st.image(
+                display_image(images[index]),
+                caption=(
+                    f"#{index} · {prediction['predicted']} {float(prediction['confidence']):.0%}"
+                ),
+            )
+
+
+def confusion_section(run_dir: Path, report: Mapping[str, Any], config: Mapping[str, Any]) -> None:
+    """Draw the heatmap, the cell chooser (most confused first) and the cell's images."""
+    classes = report_classes(report)
+    st.subheader("Confusion matrix")
+    normalize = st.toggle(
+        "Share of each true class (row-normalised)",
+        key="results.normalize",
+        help="Off: image counts. On: each row divided by its total, so the diagonal is recall.",
+    )
+    event = st.plotly_chart(
+        confusion_matrix_figure(report["confusion_matrix"], classes, normalize=normalize),
+        width="stretch",
+        on_select="rerun",
+        selection_mode="points",
+        key=f"results.confusion.{run_dir.name}",
+        config={"displaylogo": False},
+    )
+    cells = cells_in_order(report)
+    if not cells:
+        st.info("The test set is empty: nothing to show.")
+        return
+    pair_key = f"results.cell.{run_dir.name}"
+    click_key = f"results.click.{run_dir.name}"
+    clicked = clicked_cell(event)
+    if clicked is not None and clicked != st.session_state.get(click_key):
+        st.session_state[click_key] = clicked
+        if clicked in cells:
+            st.session_state[pair_key] = clicked
+        else:
+            st.caption(f"No test image of {clicked[0]} was predicted as {clicked[1]}.")
+    if st.session_state.get(pair_key) not in cells:
+        st.session_state[pair_key] = cells[0]
+    cell = st.selectbox(
+        "Show the images of (click a cell above, or choose; mistakes most frequent first)",
+        cells,
+        format_func=lambda c: _cell_label(c, report),
+        key=pair_key,
+    )
+    chosen = cell_predictions(report.get("predictions", []), *cell)
+    if not chosen:
+        st.info("The report has no per-image predictions for this cell.")
+        return
+    try:
+        images = test_images(config)
+    except FlowerdashError as error:
+        show_error(error, context="Test images")
+        return
+    gallery(images, chosen)
+
+
+def downloads(run_dir: Path, report: Mapping[str, Any]) -> None:
+    """Draw the download buttons: model, report CSV and JSON, training plot."""
+    columns = st.columns(5)
+    model = run_dir / runs.MODEL
+    if model.exists():
+        columns[0].download_button(
+            "model.keras",
+            model.read_bytes(),
+            f"{run_dir.name}-model.keras",
+            icon=":material/download:",
+            width="stretch",
+        )
+    columns[1].download_button(
+        "report.csv",
+        report_csv(report),
+        f"{run_dir.name}-report.csv",
+        "text/csv",
+        icon=":material/download:",
+        width="stretch",
+    )
+    columns[2].download_button(
+        "report.json",
+        json.dumps(report, indent=1),
+        f"{run_dir.name}-report.json",
+        "application/json",
+        icon=":material/download:",
+        width="stretch",
+    )
+    if report.get("predictions"):
+        columns[3].download_button(
+            "predictions.csv",
+            predictions_table(report["predictions"]).to_csv(index=False),
+            f"{run_dir.name}-predictions.csv",
+            "text/csv",
+            icon=":material/download:",
+            width="stretch",
+        )
+    plot = run_dir / runs.PLOT
+    if plot.exists():
+        columns[4].download_button(
+            "plot.png",
+            plot.read_bytes(),
+            f"{run_dir.name}-plot.png",
+            "image/png",
+            icon=":material/download:",
+            width="stretch",
+        )
+
+
+def summary_metrics(run_dir: Path, report: Mapping[str, Any], config: Mapping[str, Any]) -> None:
+    """Draw the headline numbers: test accuracy, test images, epochs, model and mode."""
+    status = runs.read_status(run_dir)
+    settings = config.get("settings", {})
+    accuracy = overall_accuracy(report)
+    table = per_class_table(report)
+    columns = st.columns(4)
+    columns[0].metric("Test accuracy", "?" if accuracy is None else f"{accuracy:.1%}")
+    columns[1].metric("Test images", int(table["support"].sum()))
+    columns[2].metric(
+        "Epochs",
+        f"{status.get('epoch') or '?'} of {settings.get('epochs') or status.get('epochs')}",
+    )
+    columns[3].metric("Model · mode", f"{settings.get('model', '?')} · {settings.get('mode', '?')}")
+
+
+def per_class_section(report: Mapping[str, Any]) -> None:
+    """Draw the per-class precision, recall, F1 and support table (sortable by any column)."""
+    st.subheader("Per class")
+    score = st.column_config.ProgressColumn(format="%.2f", min_value=0.0, max_value=1.0)
+    st.dataframe(
+        per_class_table(report),
+        hide_index=True,
+        width="stretch",
+        column_config={"precision": score, "recall": score, "f1-score": score},
+    )
+    st.caption("Click a column header to sort. Support: test images of that class.")
+
+
+def render() -> None:
+    """Draw the Results page."""
+    st.title("Results")
+    run_dir = choose_run(runs.REPORT, key="results.run")
+    if run_dir is None:
+        st.info("No run has a report yet: train one, it is written when training ends.")
+        st.page_link("pages/3_Train.py", label="Go to training", icon=":material/model_training:")
+        return
+    try:
+        report = runs.read_report(run_dir)
+        config = runs.read_config(run_dir)
+        summary_metrics(run_dir, report, config)
+        st.subheader("Training curves")
+        st.plotly_chart(
+            history_figure(runs.read_history(run_dir)),
+            width="stretch",
+            key="results.curves",
+            config={"displaylogo": False},
+        )
+        per_class_section(report)
+        confusion_section(run_dir, report, config)
+        st.subheader("Downloads")
+        downloads(run_dir, report)
+    except FlowerdashError as error:
+        show_error(error)

@@ -1,0 +1,286 @@
+"""The Train page: settings generated from the declared training settings, Start, and the live run.
+
+Training runs in its own process (``flowerdash.launcher``); this page only reads the run
+directory. The live view is a fragment re-run about once a second while the run is active: it
+reads only what was appended to ``progress.jsonl`` since its last run (a ``LiveProgress`` kept in
+the session state per run), so reloads, second tabs and navigation all show the same run.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from flowerdash import launcher, runs
+from flowerdash.augment import AUGMENT_PARAMS, AugmentSettings
+from flowerdash.charts.training import live_training_figure
+from flowerdash.errors import FlowerdashError
+from flowerdash.live_progress import LiveProgress, format_duration, summarize
+from flowerdash.settings import MODES, TRAIN_PARAMS, param
+from ui import state
+from ui.errors import show_error
+from ui.widgets import settings_widgets
+
+REFRESH_SECONDS = 1.0
+SHOWN_RUN_KEY = "flowerdash.train.shown_run"
+NOTICE_KEY = "flowerdash.train.notice"
+SETTINGS_PREFIX = "train"
+LOG_LINES = 40
+
+#: Badge text, colour and icon of each run state (``queued`` reads "starting" to the user).
+STATE_BADGES: dict[str, tuple[str, str, str]] = {
+    "queued": ("starting", "blue", ":material/hourglass_top:"),
+    "running": ("running", "blue", ":material/play_circle:"),
+    "stopping": ("stopping", "orange", ":material/pause_circle:"),
+    "finished": ("finished", "green", ":material/check_circle:"),
+    "stopped": ("stopped", "gray", ":material/stop_circle:"),
+    "failed": ("failed", "red", ":material/error:"),
+    "interrupted": ("interrupted", "orange", ":material/warning:"),
+}
+
+#: One line on what each training mode means (the declared help has the details).
+MODE_LINES: dict[str, str] = {
+    "memory": "memory: the whole training set in RAM, Keras fit() on arrays; fastest when it fits.",
+    "stream": "stream: fit() on batches read from the memory-mapped cache (a PyDataset); "
+    "bounded memory, the modern fit_generator.",
+    "manual": "manual: your own loop of train_on_batch() calls, same callbacks and outputs.",
+}
+assert set(MODE_LINES) == set(MODES), "one line per declared training mode"
+
+
+def state_badge(state_name: str) -> None:
+    """Draw the run state as a coloured badge."""
+    text, color, icon = STATE_BADGES.get(state_name, (state_name, "gray", ":material/help:"))
+    st.badge(text, icon=icon, color=color)
+
+
+def live_progress(run_dir: Path) -> LiveProgress:
+    """Return this session's ``LiveProgress`` of ``run_dir`` (created on first use)."""
+    key = f"flowerdash.train.progress.{run_dir}"
+    progress = st.session_state.get(key)
+    if not isinstance(progress, LiveProgress):
+        progress = st.session_state[key] = LiveProgress(run_dir)
+    return progress
+
+
+def shown_run(runs_folder: Path) -> Path | None:
+    """Return the run to show: the active one, else the one last started or chosen here, else
+    the newest run under ``runs_folder``."""
+    active = launcher.active_run(runs_folder)
+    if active is not None:
+        return active
+    remembered = st.session_state.get(SHOWN_RUN_KEY)
+    if remembered and Path(remembered, "status.json").exists():
+        return Path(remembered)
+    if not runs_folder.is_dir():
+        return None
+    candidates = sorted(
+        (d for d in runs_folder.iterdir() if (d / "status.json").exists()), reverse=True
+    )
+    return candidates[0] if candidates else None
+
+
+def train_arguments(
+    dataset: state.DatasetChoice, values: dict[str, Any], augment: AugmentSettings
+) -> list[str]:
+    """Return the ``train`` command's options for the chosen data and settings."""
+    if dataset.test_path is None:
+        raise FlowerdashError(
+            f"{dataset.name}: training needs a test set; choose a test CSV on the Data page"
+        )
+    arguments = ["--train", str(dataset.train_path), "--test", str(dataset.test_path)]
+    if dataset.shape is not None:
+        arguments += ["--shape", "x".join(str(n) for n in dataset.shape)]
+    arguments += launcher.settings_arguments(TRAIN_PARAMS, values)
+    arguments += launcher.settings_arguments(AUGMENT_PARAMS, augment.to_dict())
+    return arguments
+
+
+def _augmentation_summary(augment: AugmentSettings) -> str:
+    if augment.is_identity:
+        return "none (every parameter is 0 on the Augmentation page)"
+    parts = [
+        f"rotation ±{augment.rotation:g}°" if augment.rotation else "",
+        f"zoom ±{augment.zoom:.0%}" if augment.zoom else "",
+        f"shift {augment.width_shift:.0%} × {augment.height_shift:.0%}"
+        if augment.width_shift or augment.height_shift
+        else "",
+        f"shear {augment.shear:g} (≈{augment.shear_degrees:.0f}°)" if augment.shear else "",
+        "horizontal flip" if augment.horizontal_flip else "",
+        f"fill {augment.fill_mode}",
+    ]
+    return ", ".join(p for p in parts if p)
+
+
+def _start(dataset: state.DatasetChoice, values: dict[str, Any], augment: AugmentSettings) -> None:
+    """Button callback: launch the training, or leave a notice saying why not."""
+    try:
+        run_dir = launcher.start_training(
+            train_arguments(dataset, values, augment), state.runs_dir()
+        )
+    except launcher.TrainingAlreadyRunning as error:
+        st.session_state[NOTICE_KEY] = (
+            f"Not started: run **{error.run_dir.name}** is still training (one training at a "
+            "time). Stop it or wait until it finishes; it is shown on the right."
+        )
+        return
+    except FlowerdashError as error:
+        st.session_state[NOTICE_KEY] = f"Not started: {error}"
+        return
+    st.session_state[SHOWN_RUN_KEY] = str(run_dir)
+    st.session_state.pop(NOTICE_KEY, None)
+
+
+def settings_panel(runs_folder: Path) -> None:
+    """Draw the dataset, the training settings, the augmentation summary and Start."""
+    dataset = state.current_dataset()
+    augment = state.current_augment_settings()
+    st.subheader("Settings")
+    test_name = dataset.test_path.name if dataset.test_path else "no test set"
+    st.markdown(f"**Data:** {dataset.name}  \n`{dataset.train_path.name}` / `{test_name}`")
+    st.page_link("pages/1_Data.py", label="Change the data", icon=":material/table:")
+    by_name = {spec.name: spec for spec in TRAIN_PARAMS}
+    first = [by_name["model"], by_name["mode"]]
+    values = settings_widgets(first, {}, key_prefix=SETTINGS_PREFIX)
+    st.caption(MODE_LINES.get(values["mode"], ""))
+    rest = [spec for spec in TRAIN_PARAMS if spec.name not in {"model", "mode"}]
+    values |= settings_widgets(rest, {}, key_prefix=SETTINGS_PREFIX)
+    if values.get("augment", param(TRAIN_PARAMS, "augment").default):
+        st.caption(f"Augmentation: {_augmentation_summary(augment)}.")
+    else:
+        st.caption("Augmentation is off: training sees the images as they are.")
+    st.page_link("pages/2_Augmentation.py", label="Tune augmentation", icon=":material/tune:")
+    st.button(
+        "Start training",
+        type="primary",
+        icon=":material/play_arrow:",
+        on_click=_start,
+        args=(dataset, values, augment),
+        disabled=dataset.test_path is None,
+        width="stretch",
+    )
+    if dataset.test_path is None:
+        st.warning("Training needs a test set: choose a test CSV on the Data page.")
+    notice = st.session_state.get(NOTICE_KEY)
+    if notice:
+        st.warning(notice, icon=":material/block:")
+
+
+def _epoch_table(epochs: list[dict[str, Any]]) -> pd.DataFrame:
+    columns = ["epoch", "loss", "accuracy", "val_loss", "val_accuracy"]
+    table = pd.DataFrame(epochs)
+    return table[[c for c in columns if c in table]] if not table.empty else table
+
+
+def _progress_line(progress: LiveProgress, status: dict[str, Any]) -> None:
+    summary = summarize(progress, int(status.get("epochs") or 0))
+    if summary is None:
+        st.progress(0.0, text="Loading data and building the model…")
+        return
+    eta = (
+        ""
+        if status.get("state") not in launcher.ACTIVE_STATES
+        else (f" · about {format_duration(summary.eta_seconds)} left")
+    )
+    st.progress(
+        summary.fraction,
+        text=(
+            f"Epoch {summary.epoch} of {summary.epochs} · batch {summary.batch} of "
+            f"{summary.batches}{eta}"
+        ),
+    )
+
+
+def _request_stop(run_dir: Path) -> None:
+    runs.request_stop(run_dir)
+
+
+def live_view(run_dir: Path, was_active: bool) -> None:
+    """Draw the run's state, progress, live chart and epoch table (the polled fragment body)."""
+    status = runs.read_status(run_dir)
+    run_state = status.get("state", "unknown")
+    if was_active and run_state not in launcher.ACTIVE_STATES:
+        st.rerun()  # the run ended: redraw the page without the timer, with the end actions
+    top = st.columns([3, 1], vertical_alignment="center")
+    with top[0]:
+        state_badge(run_state)
+    if run_state in {"queued", "running"}:
+        top[1].button(
+            "Stop",
+            icon=":material/stop:",
+            on_click=_request_stop,
+            args=(run_dir,),
+            key=f"stop-{run_dir.name}",
+            help="Ask the training to stop after the current batch; it evaluates and saves.",
+            width="stretch",
+        )
+    progress = live_progress(run_dir)
+    progress.update()
+    _progress_line(progress, status)
+    st.plotly_chart(
+        live_training_figure(progress.batches, progress.epochs),
+        key=f"live-chart-{run_dir.name}",
+        config={"displaylogo": False},
+    )
+    if progress.epochs:
+        st.dataframe(_epoch_table(progress.epochs), hide_index=True, width="stretch")
+
+
+def _resume(run_dir: Path) -> None:
+    try:
+        launcher.resume_training(run_dir)
+    except FlowerdashError as error:
+        st.session_state[NOTICE_KEY] = f"Not resumed: {error}"
+
+
+def run_panel(run_dir: Path) -> None:
+    """Draw one run: the live view (polled while active) and what can be done once it ended."""
+    status = runs.read_status(run_dir)
+    run_state = status.get("state", "unknown")
+    active = run_state in launcher.ACTIVE_STATES
+    st.subheader(f"Run {run_dir.name}")
+    st.fragment(run_every=REFRESH_SECONDS if active else None)(live_view)(run_dir, active)
+    if run_state == "failed":
+        st.error(f"Training failed: {status.get('error') or 'see the log below'}")
+    elif run_state == "interrupted":
+        st.warning(
+            "The training process is gone without finishing (killed or crashed). Everything it "
+            "wrote is kept; Resume continues from the last finished epoch.",
+            icon=":material/warning:",
+        )
+    if run_state in launcher.RESUMABLE_STATES:
+        st.button(
+            "Resume",
+            type="primary",
+            icon=":material/play_arrow:",
+            on_click=_resume,
+            args=(run_dir,),
+            key=f"resume-{run_dir.name}",
+        )
+    if run_state in {"finished", "stopped"}:
+        st.page_link("pages/4_Results.py", label="See the results", icon=":material/insights:")
+    with st.expander("Training log"):
+        log = run_dir / launcher.LOG_NAME
+        lines = log.read_text(errors="replace").splitlines()[-LOG_LINES:] if log.exists() else []
+        st.code("\n".join(lines) or "(empty)", language=None)
+
+
+def render() -> None:
+    """Draw the Train page."""
+    st.title("Train")
+    runs_folder = state.runs_dir()
+    settings_column, run_column = st.columns([1, 2], gap="large")
+    with settings_column:
+        try:
+            settings_panel(runs_folder)
+        except FlowerdashError as error:
+            show_error(error)
+    with run_column:
+        run_dir = shown_run(runs_folder)
+        if run_dir is None:
+            st.info("No training yet: choose the settings and press **Start training**.")
+        else:
+            run_panel(run_dir)
