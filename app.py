@@ -1,0 +1,138 @@
+"""flowerdash dashboard: the home page. Run with ``make run`` (or ``streamlit run app.py``).
+
+The other pages live in ``pages/`` (Streamlit's multipage folder). This page says what the tool
+does, which dataset is in use, the way through the pages, and the latest training runs.
+It never imports Keras or TensorFlow.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pandas as pd
+import streamlit as st
+
+from ui.errors import errors_shown
+from ui.layout import page_setup
+from ui.loaders import load_dataset_cached
+from ui.state import current_dataset, repo_root, runs_dir
+
+#: The user's path through the pages: (file, label, icon, what it is for).
+STEPS = (
+    ("pages/1_Data.py", "Data", ":material/dataset:", "load CSV files, look at the images"),
+    (
+        "pages/2_Augmentation.py",
+        "Augmentation",
+        ":material/auto_awesome:",
+        "preview what training will do to them",
+    ),
+    ("pages/3_Train.py", "Train", ":material/model_training:", "train a model, watch it live"),
+    ("pages/4_Results.py", "Results", ":material/insights:", "per-class report, confusions"),
+)
+MORE = (
+    ("pages/5_Predict.py", "Predict", ":material/image_search:", "classify new images"),
+    ("pages/6_Runs.py", "Runs", ":material/history:", "compare, resume, delete runs"),
+)
+RECENT_RUNS = 5
+
+
+def page_exists(page: str) -> bool:
+    """Whether a page file is present (pages are added independently)."""
+    return (repo_root() / page).is_file()
+
+
+def show_steps() -> None:
+    st.subheader("The way through")
+    columns = st.columns(len(STEPS))
+    for number, (column, (page, label, icon, purpose)) in enumerate(
+        zip(columns, STEPS, strict=True), start=1
+    ):
+        with column, st.container(border=True):
+            if page_exists(page):
+                st.page_link(page, label=f"{number}. {label}", icon=icon)
+            else:
+                st.markdown(f"**{number}. {label}** (not installed)")
+            st.caption(purpose)
+    links = [(page, label, icon) for page, label, icon, _ in MORE if page_exists(page)]
+    if links:
+        columns = st.columns(len(STEPS))
+        for column, (page, label, icon) in zip(columns, links, strict=False):
+            with column:
+                st.page_link(page, label=label, icon=icon)
+
+
+def show_dataset() -> None:
+    choice = current_dataset()
+    st.subheader("Dataset in use")
+    if not choice.train_path.exists():
+        st.warning(
+            f"The dataset file `{choice.train_path}` does not exist. For the bundled flowers, "
+            "run `make data` once; or load your own CSV files on the Data page.",
+            icon=":material/warning:",
+        )
+        return
+    with errors_shown():
+        train = load_dataset_cached(choice.train_path, choice.shape).dataset
+        height, width, channels = train.shape
+        test_rows = None
+        if choice.test_path is not None:
+            test_rows = len(load_dataset_cached(choice.test_path, choice.shape).dataset.labels)
+        st.markdown(f"**{choice.name}**")
+        columns = st.columns(4)
+        columns[0].metric("Training images", f"{len(train.labels):,}")
+        columns[1].metric("Test images", "none" if test_rows is None else f"{test_rows:,}")
+        columns[2].metric("Classes", len(train.classes))
+        columns[3].metric("Image size", f"{height}x{width}x{channels}")
+
+
+def show_recent_runs() -> None:
+    from flowerdash.runs import list_runs
+
+    st.subheader("Recent training runs")
+    runs = list_runs(runs_dir())[:RECENT_RUNS]
+    if not runs:
+        st.caption("No training runs yet: start one on the Train page.")
+        return
+    table = pd.DataFrame(
+        {
+            "run": [run.run_id for run in runs],
+            "started": [
+                datetime.fromtimestamp(run.started) if run.started else None for run in runs
+            ],
+            "state": [run.state for run in runs],
+            "model": [run.model for run in runs],
+            "epochs": [f"{run.epochs_done}/{run.epochs or '?'}" for run in runs],
+            "accuracy": [run.accuracy for run in runs],
+            "dataset": [run.dataset for run in runs],
+        }
+    )
+    st.dataframe(
+        table,
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "started": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm"),
+            "accuracy": st.column_config.ProgressColumn(
+                "test accuracy", min_value=0.0, max_value=1.0, format="percent"
+            ),
+        },
+    )
+    if page_exists("pages/6_Runs.py"):
+        st.page_link("pages/6_Runs.py", label="All runs", icon=":material/history:")
+
+
+page_setup()
+st.title("🌸 flowerdash")
+st.markdown(
+    "Train image classifiers on image datasets stored as **CSV files**: one image a line, "
+    "a class label and its pixel values (any size, grayscale or RGB). Load your files, look at "
+    "the decoded images and at the augmentations training will apply, train a MiniVGGNet "
+    "(or a smaller model) and watch it learn, then read the per-class report and the confusion "
+    "matrix. Everything here also runs from the command line: `python -m flowerdash --help`."
+)
+show_steps()
+left, right = st.columns([1, 1], gap="large")
+with left:
+    show_dataset()
+with right, errors_shown():
+    show_recent_runs()

@@ -1,0 +1,90 @@
+"""Render time of the dashboard's pages (Home, Data, Augmentation), cold vs warm, side by side.
+
+Each page is run through Streamlit's AppTest (the script run a browser visit triggers, without
+the browser's own drawing) on the bundled dataset (``make data``). Each page is measured in
+its own Python process with an empty parsed-data cache. "cold" is the page's first run there: the
+CSVs are parsed and, on the Augmentation page, Keras is imported. "warm" is the median of the
+next runs in the same process, each a fresh session (new AppTest) on the now-warm server caches:
+what a visitor sees once the server has served the page once. Target: warm under 2 s.
+
+    .venv/bin/python benchmarks/pages.py [--repeat 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+PAGES = (("Home", None), ("Data", "pages/1_Data.py"), ("Augmentation", "pages/2_Augmentation.py"))
+TARGET_S = 2.0
+
+
+def run_page(page: str | None) -> float:
+    """Return the seconds one fresh session takes to run ``page`` (None: the home page)."""
+    from streamlit.testing.v1 import AppTest
+
+    app = AppTest.from_file(str(REPO_ROOT / "app.py"), default_timeout=300)
+    if page is not None:
+        app.switch_page(page)
+    started = time.perf_counter()
+    app.run()
+    seconds = time.perf_counter() - started
+    if app.exception or app.error:
+        problems = [item.value for item in app.exception] + [item.value for item in app.error]
+        raise SystemExit(f"{page or 'app.py'} failed: {problems}")
+    return seconds
+
+
+def measure(page: str | None, repeat: int) -> dict[str, float]:
+    """Cold and warm seconds of ``page`` in this process, with a fresh empty cache."""
+    sys.path.insert(0, str(REPO_ROOT))
+    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "2"
+    with tempfile.TemporaryDirectory() as scratch:
+        os.environ["FLOWERDASH_CACHE_DIR"] = str(Path(scratch) / "cache")
+        os.environ["FLOWERDASH_RUNS_DIR"] = str(Path(scratch) / "runs")
+        cold = run_page(page)
+        warm = [run_page(page) for _ in range(repeat)]
+    return {"cold": cold, "warm": statistics.median(warm), "worst": max(warm)}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=5, help="warm runs per page (default 5)")
+    parser.add_argument("--page", help=argparse.SUPPRESS)  # internal: measure one page
+    args = parser.parse_args()
+    if args.page is not None:
+        print(json.dumps(measure(args.page or None, args.repeat)))
+        return 0
+    if not (REPO_ROOT / "data" / "flowers_train.csv").is_file():
+        print("error: the bundled dataset is missing; run `make data` first", file=sys.stderr)
+        return 2
+    print(f"{'page':<14}{'cold s':>9}{'warm s (median)':>17}{'warm s (max)':>14}  target")
+    for name, page in PAGES:
+        result = subprocess.run(
+            [sys.executable, __file__, "--page", page or "", "--repeat", str(args.repeat)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if result.returncode != 0:
+            print(f"{name}: failed\n{result.stderr}", file=sys.stderr)
+            return 1
+        figures = json.loads(result.stdout.strip().splitlines()[-1])
+        verdict = "ok" if figures["warm"] < TARGET_S else "SLOW"
+        print(
+            f"{name:<14}{figures['cold']:>9.2f}{figures['warm']:>17.2f}{figures['worst']:>14.2f}"
+            f"  < {TARGET_S:.0f} s {verdict}"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

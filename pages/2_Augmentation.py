@@ -1,0 +1,167 @@
+"""Augmentation page: set the augmentation parameters and see what training will do with them.
+
+The widgets are generated from ``flowerdash.augment.AUGMENT_PARAMS``; the variants and the batch
+come from ``flowerdash.augment`` (the very block training puts at the model's input). The chosen
+settings are kept in the session for the Train page. Keras is imported once per server,
+announced by a spinner.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import numpy as np
+import streamlit as st
+
+from flowerdash.augment import AUGMENT_PARAMS, AugmentSettings
+from flowerdash.charts.data import image_grid
+from flowerdash.errors import ConfigError, DatasetError
+from flowerdash.settings import TrainSettings
+from ui.errors import errors_shown, show_error
+from ui.layout import page_setup
+from ui.loaders import augmented_batch, augmented_variants, load_dataset_cached
+from ui.state import current_augment_settings, current_dataset, repo_root, set_augment_settings
+from ui.widgets import reset_widgets, settings_widgets
+
+KEY_PREFIX = "augment"
+CLASS_KEY = "augment.class"
+INDEX_KEY = "augment.index"
+SEED_KEY = "augment.seed"
+BATCH_SEED_KEY = "augment.batch_seed"
+VARIANT_COUNTS = (4, 8, 12, 16, 24, 32)
+MAX_SEED = 2**31 - 1
+
+
+def pick_random_image(labels: np.ndarray, classes: list[str]) -> None:
+    """Button callback: a random class and a random image of it."""
+    rng = np.random.default_rng()
+    name = str(rng.choice(classes))
+    st.session_state[CLASS_KEY] = name
+    st.session_state[INDEX_KEY] = int(rng.integers(np.count_nonzero(labels == name))) + 1
+
+
+def reroll(key: str) -> None:
+    """Button callback: a new random seed in ``key``."""
+    st.session_state[key] = int(np.random.default_rng().integers(MAX_SEED))
+
+
+def settings_panel() -> AugmentSettings:
+    st.subheader("Settings")
+    values = settings_widgets(
+        AUGMENT_PARAMS, current_augment_settings().to_dict(), key_prefix=KEY_PREFIX
+    )
+    st.button(
+        "Reset to the tutorial's defaults",
+        on_click=reset_widgets,
+        args=(AUGMENT_PARAMS,),
+        kwargs={"key_prefix": KEY_PREFIX},
+        icon=":material/restart_alt:",
+    )
+    try:
+        settings = AugmentSettings.from_dict(values)
+    except ConfigError as error:
+        show_error(error)
+        settings = current_augment_settings()
+    set_augment_settings(settings)
+    notes = [f"Shear {settings.shear:g} is about {settings.shear_degrees:.1f} degrees."]
+    if settings.is_identity:
+        notes.append("Every parameter is off: training sees the images unchanged.")
+    st.caption(" ".join(notes))
+    if (repo_root() / "pages/3_Train.py").is_file():
+        st.page_link(
+            "pages/3_Train.py", label="Train with these settings", icon=":material/model_training:"
+        )
+    else:
+        st.caption("These settings are kept for training in this browser session.")
+    return settings
+
+
+def pick_image(labels: np.ndarray, classes: list[str]) -> int:
+    """Draw the class / index / random controls; return the chosen row of the dataset."""
+    if st.session_state.get(CLASS_KEY) not in classes:
+        st.session_state[CLASS_KEY] = classes[0]
+    controls = st.columns([2, 1, 1], vertical_alignment="bottom")
+    name = controls[0].selectbox("Class", classes, key=CLASS_KEY)
+    rows = np.flatnonzero(labels == name)
+    # Keep the index valid when the class (and so the number of its images) changes.
+    current = int(st.session_state.get(INDEX_KEY, 1))
+    st.session_state[INDEX_KEY] = min(max(current, 1), len(rows))
+    index = controls[1].number_input(
+        f"Image (1-{len(rows)})", min_value=1, max_value=len(rows), step=1, key=INDEX_KEY
+    )
+    controls[2].button(
+        "Random image",
+        on_click=pick_random_image,
+        args=(labels, classes),
+        icon=":material/casino:",
+        width="stretch",
+    )
+    return int(rows[int(index) - 1])
+
+
+def variants_panel(images: np.ndarray, labels: np.ndarray, classes: list[str], settings) -> None:
+    st.subheader("One image, augmented")
+    row = pick_image(labels, classes)
+    controls = st.columns([2, 1, 1], vertical_alignment="bottom")
+    count = controls[0].select_slider("Variants", VARIANT_COUNTS, value=8, key="augment.count")
+    st.session_state.setdefault(SEED_KEY, 0)
+    seed = controls[1].number_input("Seed", min_value=0, max_value=MAX_SEED, step=1, key=SEED_KEY)
+    controls[2].button(
+        "Re-roll", on_click=reroll, args=(SEED_KEY,), icon=":material/casino:", width="stretch"
+    )
+    variants = augmented_variants(images[row], settings, int(count), int(seed))
+    original_column, variants_column = st.columns([1, 4], gap="medium")
+    with original_column:
+        st.image(image_grid(images[row : row + 1], columns=1, min_side=128), caption="original")
+        st.caption(f"line {row + 1} of the training file · `{labels[row]}`")
+    with variants_column:
+        st.image(
+            image_grid(variants, columns=min(int(count), 8), min_side=96),
+            caption=f"{int(count)} variants, seed {int(seed)}",
+        )
+
+
+def batch_panel(images: np.ndarray, labels: np.ndarray, settings: AugmentSettings) -> None:
+    batch_size = min(TrainSettings().batch_size, len(images))
+    st.subheader("One training batch, as the model receives it")
+    st.caption(
+        f"{batch_size} training images drawn at random (the batch size's default) and passed "
+        "through the same augmentation block training runs at the model's input. Each epoch "
+        "draws new transformations, so the model rarely sees the same picture twice."
+    )
+    st.session_state.setdefault(BATCH_SEED_KEY, 0)
+    st.button("Another batch", on_click=reroll, args=(BATCH_SEED_KEY,), icon=":material/shuffle:")
+    seed = int(st.session_state[BATCH_SEED_KEY])
+    rows = np.sort(np.random.default_rng(seed).choice(len(images), batch_size, replace=False))
+    batch = augmented_batch(np.asarray(images[rows]), settings, seed)
+    st.image(image_grid(batch, columns=16, min_side=64), width="stretch")
+    counts = Counter(str(label) for label in labels[rows])
+    st.caption(
+        "Classes in this batch: "
+        + ", ".join(f"{name} x{count}" for name, count in sorted(counts.items()))
+    )
+
+
+page_setup("Augmentation")
+st.title("Augmentation")
+st.caption(
+    "What training does to each image before the model sees it: the same Keras layers and "
+    "seeds as training. The settings here are the ones the Train page uses."
+)
+choice = current_dataset()
+try:
+    dataset = load_dataset_cached(choice.train_path, choice.shape).dataset
+except (DatasetError, ConfigError) as error:
+    show_error(error)
+    st.page_link(
+        "pages/1_Data.py", label="Choose a dataset on the Data page", icon=":material/dataset:"
+    )
+    st.stop()
+
+settings_column, preview_column = st.columns([1, 3], gap="large")
+with settings_column, st.container(border=True):
+    chosen = settings_panel()
+with preview_column, errors_shown():
+    variants_panel(dataset.images, dataset.labels, list(dataset.classes), chosen)
+with errors_shown():
+    batch_panel(dataset.images, dataset.labels, chosen)
