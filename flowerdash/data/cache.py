@@ -1,0 +1,258 @@
+"""Binary cache of parsed datasets: memory-mappable pixels, label codes and metadata.
+
+Layout of the cache folder (``default_cache_dir()``)::
+
+    entries/<fingerprint>.pixels   raw uint8 pixels, rows * H*W*C bytes (memory-mapped on open)
+    entries/<fingerprint>.codes    raw int32 label codes, one per row (indices into ``classes``)
+    entries/<fingerprint>.json     metadata; written last, so an entry without it is not valid
+    index/<hash of path>.json      {path, size, mtime_ns, fingerprint}: opens skip re-hashing
+
+The fingerprint is a BLAKE2b hash of the file's decompressed content, computed while parsing.
+Every file is written under a temporary name and moved into place with ``os.replace``; the
+metadata goes last, so a crash at any point leaves nothing that looks like a valid entry.
+A file whose size or modification time changed is parsed again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+#: Bumped whenever the entry layout or the parser's output changes.
+CACHE_FORMAT = 1
+
+
+def default_cache_dir() -> Path:
+    """``$FLOWERDASH_CACHE_DIR``, else ``$XDG_CACHE_HOME/flowerdash``, else
+    ``~/.cache/flowerdash``."""
+    explicit = os.environ.get("FLOWERDASH_CACHE_DIR")
+    if explicit:
+        return Path(explicit).expanduser()
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    if xdg:
+        return Path(xdg).expanduser() / "flowerdash"
+    return Path.home() / ".cache" / "flowerdash"
+
+
+@dataclass(frozen=True)
+class CacheStatus:
+    """Whether a CSV file has a valid cache entry: ``state`` is ``"cached"`` (an entry matches
+    the file's current size and modification time), ``"stale"`` (the file changed since it was
+    cached) or ``"absent"``."""
+
+    path: str
+    state: str
+    fingerprint: str | None
+    entry: str | None
+    cache_dir: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "state": self.state,
+            "fingerprint": self.fingerprint,
+            "entry": self.entry,
+            "cache_dir": self.cache_dir,
+        }
+
+
+@dataclass(frozen=True)
+class CacheEntry:
+    """A valid entry: its metadata and the memory-mapped arrays."""
+
+    meta: dict[str, Any]
+    pixels: np.ndarray
+    codes: np.ndarray
+
+
+def new_hasher() -> Any:
+    """The streaming content hash used as fingerprint."""
+    hasher = hashlib.blake2b(digest_size=20)
+    hasher.update(f"flowerdash-csv-{CACHE_FORMAT}\0".encode())
+    return hasher
+
+
+def _index_file(cache_dir: Path, path: str | os.PathLike[str]) -> Path:
+    key = hashlib.blake2b(os.fsencode(os.path.abspath(path)), digest_size=16).hexdigest()
+    return cache_dir / "index" / f"{key}.json"
+
+
+def _entry_base(cache_dir: Path, fingerprint: str) -> Path:
+    return cache_dir / "entries" / fingerprint
+
+
+def _read_json(path: Path) -> dict[str, Any] | None:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            value = json.load(handle)
+    except (OSError, ValueError):
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def write_json_atomic(path: Path, value: dict[str, Any]) -> None:
+    """Write JSON under a temporary name in the same folder, then rename it into place."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(value, handle)
+        os.replace(temp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temp)
+        raise
+
+
+def indexed_fingerprint(path: str | os.PathLike[str], cache_dir: Path) -> str | None:
+    """The fingerprint recorded for ``path`` if its size and mtime are unchanged since."""
+    record = _read_json(_index_file(cache_dir, path))
+    if record is None:
+        return None
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return None
+    if record.get("size") != stat.st_size or record.get("mtime_ns") != stat.st_mtime_ns:
+        return None
+    fingerprint = record.get("fingerprint")
+    return fingerprint if isinstance(fingerprint, str) else None
+
+
+def record_fingerprint(
+    path: str | os.PathLike[str], stat: os.stat_result, fingerprint: str, cache_dir: Path
+) -> None:
+    """Remember that ``path`` (at this size and mtime) has content ``fingerprint``."""
+    write_json_atomic(
+        _index_file(cache_dir, path),
+        {
+            "path": os.path.abspath(path),
+            "size": stat.st_size,
+            "mtime_ns": stat.st_mtime_ns,
+            "fingerprint": fingerprint,
+        },
+    )
+
+
+def open_entry(fingerprint: str, cache_dir: Path) -> CacheEntry | None:
+    """Memory-map a valid entry read-only, or return ``None`` (missing, partial, other format)."""
+    base = _entry_base(cache_dir, fingerprint)
+    meta = _read_json(base.with_suffix(".json"))
+    if meta is None or meta.get("format") != CACHE_FORMAT:
+        return None
+    rows = int(meta["rows"])
+    height, width, channels = meta["shape"]
+    pixels_path = base.with_suffix(".pixels")
+    codes_path = base.with_suffix(".codes")
+    try:
+        if pixels_path.stat().st_size != rows * height * width * channels:
+            return None
+        if codes_path.stat().st_size != rows * 4:
+            return None
+        if rows == 0:
+            return None
+        pixels = np.memmap(pixels_path, dtype=np.uint8, mode="r")
+        codes = np.fromfile(codes_path, dtype=np.int32)
+    except (OSError, ValueError):
+        return None
+    return CacheEntry(meta, pixels.reshape(rows, height, width, channels), codes)
+
+
+class EntryWriter:
+    """Writes one entry: pixels stream in while parsing; ``commit`` names and publishes it.
+
+    Until ``commit`` the data sits in temporary files that ``abort`` (or a crash) leaves
+    without metadata, so they never count as a valid entry.
+    """
+
+    def __init__(self, cache_dir: Path) -> None:
+        self.folder = cache_dir / "entries"
+        self.folder.mkdir(parents=True, exist_ok=True)
+        fd, temp = tempfile.mkstemp(prefix=".parsing.", suffix=".pixels", dir=self.folder)
+        self._pixels_temp = Path(temp)
+        self._pixels = os.fdopen(fd, "wb")
+
+    def append(self, pixels: np.ndarray) -> None:
+        self._pixels.write(memoryview(np.ascontiguousarray(pixels)).cast("B"))
+
+    def commit(self, fingerprint: str, codes: np.ndarray, meta: dict[str, Any]) -> CacheEntry:
+        self._pixels.close()
+        base = self.folder / fingerprint
+        fd, codes_temp = tempfile.mkstemp(prefix=".parsing.", suffix=".codes", dir=self.folder)
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(codes.astype("<i4").tobytes())
+            os.replace(self._pixels_temp, base.with_suffix(".pixels"))
+            os.replace(codes_temp, base.with_suffix(".codes"))
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(codes_temp)
+            self.abort()
+            raise
+        write_json_atomic(base.with_suffix(".json"), {**meta, "format": CACHE_FORMAT})
+        entry = open_entry(fingerprint, self.folder.parent)
+        if entry is None:  # pragma: no cover - we just wrote it
+            raise OSError(f"cache entry {base} unreadable right after writing")
+        return entry
+
+    def abort(self) -> None:
+        with contextlib.suppress(OSError):
+            self._pixels.close()
+        with contextlib.suppress(OSError):
+            os.unlink(self._pixels_temp)
+
+
+def cache_status(
+    path: str | os.PathLike[str], cache_dir: str | os.PathLike[str] | None = None
+) -> CacheStatus:
+    """Tell whether ``path`` would open from the cache (without parsing or hashing it)."""
+    folder = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    fingerprint = indexed_fingerprint(path, folder)
+    if fingerprint is not None and open_entry(fingerprint, folder) is not None:
+        entry = str(_entry_base(folder, fingerprint))
+        return CacheStatus(os.fspath(path), "cached", fingerprint, entry, str(folder))
+    state = "stale" if _index_file(folder, path).exists() else "absent"
+    return CacheStatus(os.fspath(path), state, None, None, str(folder))
+
+
+def _files(folder: Path) -> Iterator[Path]:
+    if folder.is_dir():
+        yield from (p for p in folder.rglob("*") if p.is_file())
+
+
+def cache_info(cache_dir: str | os.PathLike[str] | None = None) -> dict[str, Any]:
+    """Summarise the cache: folder, number of valid entries, bytes used, and each entry's
+    source path, rows and shape."""
+    folder = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    entries = []
+    for meta_path in sorted((folder / "entries").glob("*.json")):
+        meta = _read_json(meta_path)
+        if meta is not None:
+            entries.append(
+                {
+                    "fingerprint": meta_path.stem,
+                    "source": meta.get("source"),
+                    "rows": meta.get("rows"),
+                    "shape": meta.get("shape"),
+                }
+            )
+    size = sum(p.stat().st_size for p in _files(folder))
+    return {"cache_dir": str(folder), "entries": entries, "bytes": size}
+
+
+def clear_cache(cache_dir: str | os.PathLike[str] | None = None) -> int:
+    """Delete every cache entry and index record; return the number of bytes freed."""
+    folder = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    freed = sum(p.stat().st_size for p in _files(folder))
+    for sub in ("entries", "index"):
+        shutil.rmtree(folder / sub, ignore_errors=True)
+    return freed

@@ -1,0 +1,314 @@
+"""The image-CSV format: opening a file, recognising what it is, and reading its first line.
+
+One image per line: a label and H*W*C integer pixel values 0-255 (row-major HWC). This module
+decides, from the file's first bytes and first line, everything the parser needs: compression,
+line endings, header, label column and image shape. It refuses files that are not image CSVs
+(empty, Git LFS pointers, images or archives renamed .csv, binary data) with a message saying so.
+"""
+
+from __future__ import annotations
+
+import gzip
+import math
+import os
+import re
+import zlib
+from dataclasses import dataclass
+from typing import BinaryIO
+
+from flowerdash.errors import DatasetError
+
+#: Header names that mark the label column (compared case-insensitively).
+LABEL_COLUMN_NAMES = ("label", "class", "target")
+
+#: The longest first line read while detecting the layout (a 2300x2300 RGB image fits).
+FIRST_LINE_LIMIT = 64 * 1024 * 1024
+
+_LFS_POINTER = b"version https://git-lfs.github.com/spec/v1"
+_BINARY_SIGNATURES = (
+    (b"\x89PNG\r\n\x1a\n", "a PNG image"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"GIF87a", "a GIF image"),
+    (b"GIF89a", "a GIF image"),
+    (b"PK\x03\x04", "a ZIP archive (unzip it first)"),
+    (b"\x93NUMPY", "a NumPy .npy file"),
+    (b"%PDF", "a PDF document"),
+    (b"\xfd7zXZ\x00", "an XZ archive (decompress it first)"),
+)
+_INTEGER = re.compile(rb"^\s*\"?\s*-?\d+\s*\"?\s*$")
+_PIXEL_NAME = re.compile(r"^[A-Za-z_ .]*\d+$")
+
+
+@dataclass(frozen=True)
+class CsvLayout:
+    """What the first line of a file says about all of it.
+
+    ``label_column`` is the 0-based index of the label field; ``label_name`` its header name
+    (``None`` without a header); ``field_count`` the number of fields per line (label included);
+    ``data_start`` the offset in the decompressed stream (after the BOM) of the first data line;
+    ``first_data_line`` its 1-based line number; ``line_ending`` one of ``"\\n"``, ``"\\r\\n"``,
+    ``"\\r"``.
+    """
+
+    header: bool
+    header_names: tuple[str, ...] | None
+    label_column: int
+    label_name: str | None
+    field_count: int
+    shape: tuple[int, int, int]
+    gzip: bool
+    bom: bool
+    line_ending: str
+    first_data_line: int
+
+    @property
+    def pixel_count(self) -> int:
+        """Number of pixel values per line."""
+        return self.field_count - 1
+
+
+def parse_shape(text: str | tuple[int, ...] | list[int] | None) -> tuple[int, int, int] | None:
+    """Return ``(H, W, C)`` from ``"64x64x3"``, ``"28x28"`` (grayscale) or a sequence; ``None``
+    stays ``None``. Raises ``DatasetError`` for anything else."""
+    if text is None:
+        return None
+    if isinstance(text, str):
+        parts = re.split(r"\s*[x×,]\s*", text.strip().lower())
+        try:
+            dims = tuple(int(p) for p in parts)
+        except ValueError:
+            raise DatasetError(
+                f"shape {text!r} is not understood; expected HxWxC, e.g. 64x64x3 or 28x28x1"
+            ) from None
+    else:
+        dims = tuple(int(d) for d in text)
+    if len(dims) == 2:
+        dims = (*dims, 1)
+    if len(dims) != 3 or min(dims) < 1:
+        raise DatasetError(
+            f"shape {text!r} is not understood; expected three positive sizes HxWxC, e.g. 64x64x3"
+        )
+    return dims  # type: ignore[return-value]
+
+
+def infer_shape(pixel_count: int) -> tuple[int, int, int] | None:
+    """Return the square image shape holding ``pixel_count`` values, or ``None``.
+
+    ``s*s`` values are ``s x s x 1`` (grayscale) and ``3*s*s`` are ``s x s x 3`` (RGB). The two
+    never compete: ``s*s == 3*t*t`` has no solution in positive integers (sqrt 3 is irrational),
+    so a square count is never ambiguous; any other count needs an explicit shape.
+    """
+    side = math.isqrt(pixel_count)
+    if side > 0 and side * side == pixel_count:
+        return (side, side, 1)
+    if pixel_count % 3 == 0:
+        side = math.isqrt(pixel_count // 3)
+        if side > 0 and 3 * side * side == pixel_count:
+            return (side, side, 3)
+    return None
+
+
+def resolve_shape(
+    pixel_count: int, shape: tuple[int, int, int] | None, path: str | os.PathLike[str]
+) -> tuple[int, int, int]:
+    """Return the image shape for lines of ``pixel_count`` values (explicit ``shape`` wins)."""
+    if shape is not None:
+        needed = shape[0] * shape[1] * shape[2]
+        if needed != pixel_count:
+            raise DatasetError(
+                f"shape {shape[0]}x{shape[1]}x{shape[2]} needs {needed} pixel values per line, "
+                f"found {pixel_count}",
+                path=path,
+                line=None,
+            )
+        return shape
+    inferred = infer_shape(pixel_count)
+    if inferred is None:
+        raise DatasetError(
+            f"{pixel_count} pixel values per line fit no square image (expected s*s for "
+            "grayscale or 3*s*s for RGB, e.g. 784 = 28x28x1 or 12288 = 64x64x3); "
+            "give the shape explicitly (--shape HxWxC)",
+            path=path,
+        )
+    return inferred
+
+
+def open_binary(path: str | os.PathLike[str]) -> tuple[BinaryIO, bool]:
+    """Open ``path`` for reading decompressed bytes; return ``(stream, is_gzip)``.
+
+    gzip is recognised by its magic bytes whatever the file is called.
+    """
+    try:
+        raw = open(path, "rb")  # noqa: SIM115 - returned to the caller, who closes it
+    except FileNotFoundError:
+        raise DatasetError("file not found", path=path) from None
+    except IsADirectoryError:
+        raise DatasetError("is a folder, expected a CSV file", path=path) from None
+    except OSError as error:
+        raise DatasetError(f"cannot be opened ({error.strerror})", path=path) from None
+    magic = raw.read(2)
+    raw.seek(0)
+    if magic == b"\x1f\x8b":
+        return gzip.GzipFile(fileobj=raw, mode="rb"), True  # type: ignore[return-value]
+    return raw, False
+
+
+def read_block(stream: BinaryIO, size: int, path: str | os.PathLike[str]) -> bytes:
+    """Read up to ``size`` bytes, turning decompression failures into ``DatasetError``."""
+    try:
+        return stream.read(size)
+    except EOFError:
+        raise DatasetError(
+            "the gzip data ends early (truncated download or copy?); expected a complete .gz file",
+            path=path,
+        ) from None
+    except (gzip.BadGzipFile, zlib.error) as error:
+        raise DatasetError(
+            f"corrupt gzip data ({error}); expected a valid .gz file", path=path
+        ) from None
+    except OSError as error:
+        raise DatasetError(f"cannot be read ({error})", path=path) from None
+
+
+def refuse_non_csv(start: bytes, path: str | os.PathLike[str]) -> None:
+    """Raise ``DatasetError`` if the first bytes show the file is not a text CSV."""
+    if not start.strip():
+        raise DatasetError(
+            "the file is empty; expected lines of a label and pixel values", path=path
+        )
+    if start.startswith(_LFS_POINTER):
+        raise DatasetError(
+            "this is a Git LFS pointer file, not the data itself; fetch the real file with "
+            "`git lfs pull` in the repository it came from (or download it directly)",
+            path=path,
+        )
+    for signature, what in _BINARY_SIGNATURES:
+        if what and start.startswith(signature):
+            raise DatasetError(
+                f"this is {what} renamed, not a CSV file; expected text lines of a label and "
+                "pixel values",
+                path=path,
+            )
+    if start.startswith(b"BZh") and b"," not in start[:64]:
+        raise DatasetError("this is a bzip2 archive; decompress it first (bunzip2)", path=path)
+    sample = start[:65536]
+    if b"\x00" in sample or sum(sample.count(bytes([c])) for c in range(1, 9)) > 0:
+        raise DatasetError(
+            "this is binary data, not a text CSV file (it holds control bytes such as 0x00); "
+            "expected text lines of a label and pixel values",
+            path=path,
+        )
+
+
+def split_fields(line: bytes) -> list[bytes]:
+    """Split one line into fields, trimming spaces and one layer of double quotes."""
+    fields = line.split(b",")
+    return [f.strip().strip(b'"').strip() for f in fields]
+
+
+def is_integer_token(token: bytes) -> bool:
+    """Whether ``token`` reads as an integer (quotes and spaces allowed around it)."""
+    return bool(_INTEGER.match(token))
+
+
+def detect_layout(
+    first_line: bytes,
+    *,
+    shape: tuple[int, int, int] | None,
+    path: str | os.PathLike[str],
+    gzipped: bool,
+    bom: bool,
+    line_ending: str,
+    line_number: int = 1,
+) -> CsvLayout:
+    """Work out header, label column and shape from the first line (without line ending)."""
+    fields = split_fields(first_line)
+    if fields and fields[-1] == b"" and len(fields) > 2:
+        fields = fields[:-1]  # a trailing comma (accepted, see data/README.md)
+    if len(fields) < 2:
+        raise DatasetError(
+            f"found {len(fields)} field(s); expected a label and pixel values separated by commas",
+            path=path,
+            line=line_number,
+        )
+    numeric = [is_integer_token(f) for f in fields]
+    names = _decode_names(fields)
+    named = [i for i, n in enumerate(names) if n.strip().lower() in LABEL_COLUMN_NAMES]
+    header = bool(named) or not all(numeric[1:-1]) or (not numeric[0] and not numeric[-1])
+    if header:
+        if named:
+            label_column = named[0]
+        else:
+            # one column whose name is not like a pixel's ("pixel12", "f3") is the label
+            odd = [i for i, n in enumerate(names) if not _PIXEL_NAME.match(n.strip())]
+            label_column = odd[0] if len(odd) == 1 else 0
+        label_name: str | None = names[label_column]
+        header_names: tuple[str, ...] | None = tuple(names)
+        first_data_line = line_number + 1
+    else:
+        # no header: the label comes first, unless only the last field is a word ("...,daisy")
+        label_column = len(fields) - 1 if (numeric[0] and not numeric[-1]) else 0
+        label_name = None
+        header_names = None
+        first_data_line = line_number
+    pixel_count = len(fields) - 1
+    return CsvLayout(
+        header=header,
+        header_names=header_names,
+        label_column=label_column,
+        label_name=label_name,
+        field_count=len(fields),
+        shape=resolve_shape(pixel_count, shape, path),
+        gzip=gzipped,
+        bom=bom,
+        line_ending=line_ending,
+        first_data_line=first_data_line,
+    )
+
+
+def _decode_names(fields: list[bytes]) -> list[str]:
+    return [f.decode("utf-8", errors="replace") for f in fields]
+
+
+def read_first_line(
+    stream: BinaryIO, path: str | os.PathLike[str]
+) -> tuple[bytes, bytes, bool, str, int]:
+    """Read the start of ``stream``; return ``(first_line, rest, bom, line_ending, number)``.
+
+    ``first_line`` is the first non-blank line without its line ending, ``number`` its 1-based
+    line number; ``rest`` is what was read beyond it. Refuses non-CSV files and first lines
+    longer than ``FIRST_LINE_LIMIT``.
+    """
+    block = read_block(stream, 1 << 20, path)
+    bom = block.startswith(b"\xef\xbb\xbf")
+    if bom:
+        block = block[3:]
+    refuse_non_csv(block, path)
+    skipped = len(block) - len(block.lstrip(b"\r\n"))
+    blank_lines = max(block[:skipped].count(b"\n"), block[:skipped].count(b"\r"))
+    content = bytearray(block[skipped:])
+    while True:
+        newline = content.find(b"\n")
+        cr = content.find(b"\r")
+        if newline >= 0 or (cr >= 0 and cr + 1 < len(content)):
+            break
+        if len(content) > FIRST_LINE_LIMIT:
+            raise DatasetError(
+                f"the first line is longer than {FIRST_LINE_LIMIT // (1 << 20)} MiB without a "
+                "line break; expected one image per line",
+                path=path,
+                line=1,
+            )
+        block = read_block(stream, 1 << 22, path)
+        if not block:
+            break
+        content += block
+    content = bytes(content)
+    if newline < 0 and cr < 0:
+        return content, b"", bom, "\n", blank_lines + 1
+    if newline >= 0 and (cr < 0 or cr >= newline - 1):
+        if cr >= 0 and cr == newline - 1:
+            return content[:cr], content[newline + 1 :], bom, "\r\n", blank_lines + 1
+        return content[:newline], content[newline + 1 :], bom, "\n", blank_lines + 1
+    # a carriage return comes first and no line feed follows it: old Mac line endings
+    return content[:cr], content[cr + 1 :], bom, "\r", blank_lines + 1

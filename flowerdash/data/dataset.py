@@ -1,0 +1,263 @@
+"""``ImageDataset`` and ``load_dataset``: a validated image CSV, parsed once, then memory-mapped
+from the binary cache."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import numpy as np
+
+from flowerdash.data import cache
+from flowerdash.data.csv_format import (
+    CsvLayout,
+    detect_layout,
+    open_binary,
+    parse_shape,
+    read_first_line,
+    resolve_shape,
+)
+from flowerdash.data.labels import class_order, decode_label, encode_labels
+from flowerdash.data.parser import ParsedLabels, decode_chunk, iter_chunks
+from flowerdash.errors import DatasetError
+
+
+@dataclass(eq=False)
+class ImageDataset:
+    """A parsed image CSV.
+
+    ``images`` is uint8 ``(N, H, W, C)`` (a read-only memmap when it comes from the cache),
+    ``labels`` the label text of each row, ``classes`` the distinct labels in stable order
+    (numeric when all are integers, else sorted), ``label_column`` the header name of the label
+    column or its 0-based index when there is no header, ``fingerprint`` the content hash.
+    """
+
+    path: str
+    images: np.ndarray
+    labels: np.ndarray
+    classes: list[str]
+    shape: tuple[int, int, int]
+    header: bool
+    label_column: str | int
+    fingerprint: str
+    from_cache: bool
+    codes: np.ndarray
+
+    def __len__(self) -> int:
+        return int(self.images.shape[0])
+
+    def class_counts(self) -> dict[str, int]:
+        """Rows per class, in class order."""
+        counts = np.bincount(self.codes, minlength=len(self.classes))
+        return {name: int(count) for name, count in zip(self.classes, counts, strict=True)}
+
+    def label_indices(self, classes: Sequence[str] | None = None) -> np.ndarray:
+        """Each row's class index (int32) in ``classes`` (default: this dataset's own).
+
+        Raises ``DatasetError`` listing the labels missing from ``classes``, e.g. for a test
+        file with a class the training file does not have.
+        """
+        if classes is None or list(classes) == self.classes:
+            return self.codes.astype(np.int32, copy=False)
+        return encode_labels(self.labels, list(classes), path=self.path)
+
+    def summary(self) -> dict[str, Any]:
+        """The facts ``inspect`` prints, as JSON-ready values."""
+        return {
+            "path": self.path,
+            "rows": len(self),
+            "shape": list(self.shape),
+            "header": self.header,
+            "label_column": self.label_column,
+            "classes": list(self.classes),
+            "class_counts": self.class_counts(),
+            "fingerprint": self.fingerprint,
+            "from_cache": self.from_cache,
+        }
+
+
+class _HashingReader:
+    """A read-only stream wrapper feeding every byte read to the content hash."""
+
+    def __init__(self, stream: BinaryIO, hasher: Any) -> None:
+        self._stream = stream
+        self.hasher = hasher
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._stream.read(size)
+        self.hasher.update(data)
+        return data
+
+
+class _MemorySink:
+    """Rows collected in memory. ``estimate`` should be an upper bound: untouched pages of an
+    over-sized ``np.empty`` are never committed, so only the decoded rows cost memory."""
+
+    def __init__(self, row_bytes: int, estimate: int) -> None:
+        self.array = np.empty((max(estimate, 1), row_bytes), np.uint8)
+        self.rows = 0
+
+    def append(self, pixels: np.ndarray) -> None:
+        end = self.rows + len(pixels)
+        if end > len(self.array):
+            grown = np.empty((max(end, 2 * len(self.array)), self.array.shape[1]), np.uint8)
+            grown[: self.rows] = self.array[: self.rows]
+            self.array = grown
+        self.array[self.rows : end] = pixels
+        self.rows = end
+
+
+def load_dataset(
+    path: str | os.PathLike[str],
+    shape: tuple[int, int, int] | str | None = None,
+    *,
+    use_cache: bool = True,
+    cache_dir: str | os.PathLike[str] | None = None,
+) -> ImageDataset:
+    """Parse and validate an image CSV (or ``.csv.gz``), or memory-map it from the cache.
+
+    ``shape`` (``(H, W, C)`` or ``"HxWxC"``) overrides the shape inferred from the number of
+    pixel values. With ``use_cache`` the first parse writes a cache entry in ``cache_dir``
+    (default ``default_cache_dir()``) and later calls on the unchanged file open it without
+    parsing. Raises ``DatasetError`` naming the file, line, what was found and what was expected.
+    """
+    name = os.fspath(path)
+    wanted = parse_shape(shape)
+    folder = Path(cache_dir) if cache_dir is not None else cache.default_cache_dir()
+    if use_cache:
+        fingerprint = cache.indexed_fingerprint(name, folder)
+        entry = cache.open_entry(fingerprint, folder) if fingerprint else None
+        if entry is not None:
+            return _from_entry(name, entry, wanted)
+    try:
+        stat = os.stat(name)
+    except FileNotFoundError:
+        raise DatasetError("file not found", path=name) from None
+    except OSError as error:
+        raise DatasetError(f"cannot be read ({error.strerror})", path=name) from None
+    stream, gzipped = open_binary(name)
+    with stream:
+        return _parse(name, stream, gzipped, stat, wanted, folder if use_cache else None)
+
+
+def _parse(
+    name: str,
+    raw: BinaryIO,
+    gzipped: bool,
+    stat: os.stat_result,
+    shape: tuple[int, int, int] | None,
+    cache_dir: Path | None,
+) -> ImageDataset:
+    stream = _HashingReader(raw, cache.new_hasher())
+    first, rest, bom, ending, number = read_first_line(stream, name)  # type: ignore[arg-type]
+    layout = detect_layout(
+        first,
+        shape=shape,
+        path=name,
+        gzipped=gzipped,
+        bom=bom,
+        line_ending=ending,
+        line_number=number,
+    )
+    if not layout.header:
+        rest = first + b"\n" + rest
+    writer = None
+    if cache_dir is not None:
+        try:
+            writer = cache.EntryWriter(cache_dir)
+        except OSError:
+            writer = None  # an unwritable cache folder: parse into memory instead
+    row_bytes = layout.pixel_count
+    memory = None
+    if writer is None:
+        estimate = stat.st_size * (8 if gzipped else 1) // (2 * layout.field_count) + 1
+        memory = _MemorySink(row_bytes, estimate)
+    sink = writer if writer is not None else memory
+    labels = ParsedLabels()
+    rows = 0
+    try:
+        for chunk, line in iter_chunks(stream, rest, layout, name):  # type: ignore[arg-type]
+            pixels, chunk_labels = decode_chunk(chunk, line, layout, name)
+            sink.append(pixels)  # type: ignore[union-attr]
+            labels.add(chunk_labels)
+            rows += len(pixels)
+        if rows == 0:
+            what = "a header line but no data rows" if layout.header else "no data rows"
+            raise DatasetError(
+                f"found {what}; expected lines of a label and {layout.pixel_count} pixel values",
+                path=name,
+            )
+    except BaseException:
+        if writer is not None:
+            writer.abort()
+        raise
+    fingerprint = stream.hasher.hexdigest()
+    names = [decode_label(raw_label) for raw_label in labels.names]
+    classes = class_order(names)
+    position = {label: index for index, label in enumerate(classes)}
+    remap = np.array([position[label] for label in names], dtype=np.int32)
+    codes = remap[labels.all_codes()]
+    label_column = _label_column(layout)
+    if writer is not None:
+        meta = {
+            "fingerprint": fingerprint,
+            "source": os.path.abspath(name),
+            "rows": rows,
+            "pixel_count": layout.pixel_count,
+            "shape": list(layout.shape),
+            "header": layout.header,
+            "label_column": label_column,
+            "classes": classes,
+            "gzip": gzipped,
+            "line_ending": layout.line_ending,
+        }
+        entry = writer.commit(fingerprint, codes, meta)
+        cache.record_fingerprint(name, stat, fingerprint, cache_dir)  # type: ignore[arg-type]
+        return _from_entry(name, entry, shape, from_cache=False)
+    images = memory.array[:rows].reshape(rows, *layout.shape)  # type: ignore[union-attr]
+    return ImageDataset(
+        path=name,
+        images=images,
+        labels=np.array(classes)[codes],
+        classes=classes,
+        shape=layout.shape,
+        header=layout.header,
+        label_column=label_column,
+        fingerprint=fingerprint,
+        from_cache=False,
+        codes=codes,
+    )
+
+
+def _label_column(layout: CsvLayout) -> str | int:
+    return layout.label_name if layout.label_name is not None else layout.label_column
+
+
+def _from_entry(
+    name: str,
+    entry: cache.CacheEntry,
+    shape: tuple[int, int, int] | None,
+    *,
+    from_cache: bool = True,
+) -> ImageDataset:
+    meta = entry.meta
+    resolved = resolve_shape(int(meta["pixel_count"]), shape, name)
+    if shape is None:
+        resolved = tuple(meta["shape"])  # type: ignore[assignment]
+    rows = int(meta["rows"])
+    classes = list(meta["classes"])
+    return ImageDataset(
+        path=name,
+        images=entry.pixels.reshape(rows, *resolved),
+        labels=np.array(classes)[entry.codes],
+        classes=classes,
+        shape=resolved,
+        header=bool(meta["header"]),
+        label_column=meta["label_column"],
+        fingerprint=str(meta["fingerprint"]),
+        from_cache=from_cache,
+        codes=entry.codes,
+    )
