@@ -5,12 +5,15 @@ from __future__ import annotations
 import base64
 import os
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import plotly.io
 import pytest
 from run_fixtures import write_finished_run
 from streamlit.testing.v1 import AppTest
+
+from ui.results import clicked_cell
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 PAGE = "pages/4_Results.py"
@@ -56,7 +59,23 @@ def test_most_confused_pair_is_chosen_first(results_page):
     )
 
 
-def test_choosing_a_cell_shows_its_images_most_confident_first(results_page):
-    images = results_page.get("imgs")
-    captions = [img.proto.imgs[0].caption for img in images]
-    assert captions == ["#3 · daisy 95%", "#5 · daisy 55%"]
+def _captions(page: AppTest) -> list[str]:
+    return [image.proto.imgs[0].caption for image in page.get("image")]
+
+
+def test_first_cell_shows_its_images_most_confident_first(results_page):
+    assert _captions(results_page) == ["#3 · daisy 95%", "#5 · daisy 55%"]
+
+
+def test_choosing_another_cell_shows_that_cells_images(results_page):
+    results_page.selectbox(key="results.cell.20260101-120000-abcd").select(("tulip", "rose"))
+    assert _captions(results_page.run()) == ["#8 · rose 65%"]
+
+
+def test_clicked_heatmap_cell_reads_as_true_and_predicted_class():
+    event = SimpleNamespace(selection=SimpleNamespace(points=[{"x": "rose", "y": "tulip"}]))
+    assert clicked_cell(event) == ("tulip", "rose")
+
+
+def test_empty_heatmap_selection_chooses_no_cell():
+    assert clicked_cell(SimpleNamespace(selection=SimpleNamespace(points=[]))) is None
