@@ -1,7 +1,225 @@
-"""Training commands: train, evaluate, predict. (Being written: see docs/architecture.md.)"""
+"""Training commands: train, evaluate, predict.
+
+The ``train`` options are generated from the declared settings (``flowerdash.settings``'s
+``TRAIN_PARAMS`` and ``flowerdash.augment``'s ``AUGMENT_PARAMS``), so the command line, the
+dashboard and the defaults cannot drift apart. Keras is imported by the handlers only.
+"""
+
+from __future__ import annotations
 
 import argparse
+import json
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from flowerdash.augment import AUGMENT_PARAMS
+from flowerdash.errors import ConfigError
+from flowerdash.settings import TRAIN_PARAMS, ParamSpec
+
+_TYPES = {"float": float, "int": int}
+
+
+def _describe(spec: ParamSpec) -> str:
+    parts = [spec.help]
+    if spec.kind in _TYPES and spec.minimum is not None:
+        unit = f" {spec.unit}" if spec.unit else ""
+        parts.append(f"Range {spec.minimum:g} to {spec.maximum:g}{unit}.")
+    parts.append(f"Default: {spec.default}.")
+    return " ".join(parts).replace("%", "%%")
+
+
+def add_spec_options(group: argparse._ArgumentGroup, specs: Sequence[ParamSpec]) -> None:
+    """Add one option per spec; unset options stay None (so a resume can tell them apart)."""
+    for spec in specs:
+        if spec.kind == "bool":
+            group.add_argument(
+                spec.cli_flag,
+                dest=spec.name,
+                action=argparse.BooleanOptionalAction,
+                default=None,
+                help=_describe(spec),
+            )
+        elif spec.kind == "choice":
+            group.add_argument(
+                spec.cli_flag,
+                dest=spec.name,
+                choices=spec.choices,
+                default=None,
+                help=_describe(spec),
+            )
+        else:
+            group.add_argument(
+                spec.cli_flag,
+                dest=spec.name,
+                type=_TYPES[spec.kind],
+                default=None,
+                metavar=(spec.unit or spec.kind).split()[0].upper(),
+                help=_describe(spec),
+            )
+
+
+def _given(args: argparse.Namespace, specs: Sequence[ParamSpec]) -> dict[str, Any]:
+    return {
+        spec.name: getattr(args, spec.name)
+        for spec in specs
+        if getattr(args, spec.name) is not None
+    }
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the training commands' parsers."""
+    train = subparsers.add_parser(
+        "train",
+        help="train a model on a train/test CSV pair into a run directory",
+        description=(
+            "Train an image classifier (the tutorial's MiniVGGNet by default) on a training CSV, "
+            "validating on the test CSV each epoch. Writes a run directory (config, status, "
+            "history.csv, model.keras, report.json, plot.png, train.log) and prints its path "
+            "as the last line. Stop with Ctrl-C, SIGTERM or a STOP file in the run directory: "
+            "training ends after the current batch, then evaluates and saves."
+        ),
+    )
+    data = train.add_argument_group("data")
+    data.add_argument("--train", type=Path, help="training CSV file (required unless --resume)")
+    data.add_argument("--test", type=Path, help="test CSV file, also used for validation")
+    data.add_argument(
+        "--shape", help="image shape HxWxC when it cannot be inferred from the pixel count"
+    )
+    add_spec_options(train.add_argument_group("training"), TRAIN_PARAMS)
+    add_spec_options(
+        train.add_argument_group("augmentation (applied to training batches only)"),
+        AUGMENT_PARAMS,
+    )
+    where = train.add_argument_group("run directory")
+    where.add_argument(
+        "--runs-dir",
+        type=Path,
+        default=None,
+        help="folder of run directories (default: $FLOWERDASH_RUNS_DIR, else ./runs)",
+    )
+    where.add_argument("--run-id", help="name of the new run directory (default: a timestamp)")
+    where.add_argument(
+        "--resume",
+        type=Path,
+        metavar="RUN_DIR",
+        help="continue a stopped or interrupted run from its last finished epoch, with its "
+        "own settings and data",
+    )
+    train.add_argument(
+        "--verbose",
+        type=int,
+        choices=(0, 1, 2),
+        default=None,
+        help="Keras progress: 0 silent, 1 progress bar, 2 one line per epoch "
+        "(default: 1 on a terminal, else 2)",
+    )
+    train.set_defaults(handler=_train)
+
+    evaluate = subparsers.add_parser(
+        "evaluate",
+        help="evaluate a run's model on a test CSV",
+        description="Predict every row of a test CSV once with a run's model; print the "
+        "classification report.",
+    )
+    evaluate.add_argument("run_dir", type=Path, metavar="RUN_DIR")
+    evaluate.add_argument("--test", type=Path, required=True, help="test CSV file")
+    evaluate.add_argument("--json", type=Path, metavar="PATH", help="also save the report here")
+    evaluate.set_defaults(handler=_evaluate)
+
+    predict = subparsers.add_parser(
+        "predict",
+        help="predict the class of images or CSV rows with a run's model",
+        description="PNG/JPEG images are resized to the model's input; CSV files give one "
+        "prediction per row. Prints the top-k classes with their probabilities.",
+    )
+    predict.add_argument("run_dir", type=Path, metavar="RUN_DIR")
+    predict.add_argument("files", type=Path, nargs="+", metavar="FILE")
+    predict.add_argument("--top-k", type=int, default=3, help="classes to show (default: 3)")
+    predict.add_argument("--json", action="store_true", help="print one JSON object per input")
+    predict.set_defaults(handler=_predict)
+
+
+def _train(args: argparse.Namespace) -> int:
+    from flowerdash.augment import AugmentSettings
+    from flowerdash.data import parse_shape
+    from flowerdash.settings import TrainSettings
+    from flowerdash.train import TrainJob, resume_training, train_new
+
+    train_values, augment_values = _given(args, TRAIN_PARAMS), _given(args, AUGMENT_PARAMS)
+    if args.resume is not None:
+        extra = [
+            name
+            for name, value in (
+                ("--train", args.train),
+                ("--test", args.test),
+                ("--shape", args.shape),
+                ("--run-id", args.run_id),
+            )
+            if value is not None
+        ] + [
+            spec.cli_flag
+            for spec in (*TRAIN_PARAMS, *AUGMENT_PARAMS)
+            if getattr(args, spec.name) is not None
+        ]
+        if extra:
+            raise ConfigError(
+                f"--resume continues with the run's own settings and data; drop {', '.join(extra)}"
+            )
+        run_dir = resume_training(args.resume, verbose=args.verbose)
+    else:
+        if args.train is None or args.test is None:
+            raise ConfigError("train needs --train PATH and --test PATH (or --resume RUN_DIR)")
+        job = TrainJob(
+            train_path=args.train,
+            test_path=args.test,
+            settings=TrainSettings.from_dict(train_values),
+            augment=AugmentSettings.from_dict(augment_values),
+            shape=parse_shape(args.shape) if args.shape else None,
+        )
+        run_dir = train_new(job, args.runs_dir, args.run_id, verbose=args.verbose)
+    print(run_dir)
+    return 0
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from flowerdash import runs
+    from flowerdash.data import load_dataset
+    from flowerdash.evaluate import evaluate_model, format_report
+    from flowerdash.predict import load_run_model
+
+    config = runs.read_config(args.run_dir)
+    shape = tuple(config["shape"])
+    model = load_run_model(args.run_dir)
+    test = load_dataset(args.test, shape)
+    if tuple(test.images.shape[1:]) != shape:
+        raise ConfigError(
+            f"{args.test}: images are {'x'.join(map(str, test.images.shape[1:]))}, "
+            f"the model expects {'x'.join(map(str, shape))}"
+        )
+    report = evaluate_model(
+        model, test.images, test.label_indices(config["classes"]), config["classes"]
+    )
+    print(format_report(report))
+    if args.json is not None:
+        from flowerdash.runs import write_json_atomic
+
+        write_json_atomic(args.json, report)
+        print(os.fspath(args.json))
+    return 0
+
+
+def _predict(args: argparse.Namespace) -> int:
+    from flowerdash.predict import predict_files
+
+    if args.top_k < 1:
+        raise ConfigError(f"--top-k must be at least 1, got {args.top_k}")
+    for result in predict_files(args.run_dir, args.files, args.top_k):
+        if args.json:
+            print(json.dumps(result))
+            continue
+        label = f" (label {result['label']})" if result["label"] is not None else ""
+        best = "  ".join(f"{name} {probability:.3f}" for name, probability in result["top"])
+        print(f"{result['name']}{label}: {best}")
+    return 0

@@ -1,0 +1,105 @@
+"""Evaluation: predict every test sample exactly once, then the report the dashboard reads.
+
+The tutorial predicted with ``steps = N // BS + 1`` from a wrap-around generator, which counts
+one batch too many whenever N is a multiple of BS. Here predictions come from a PyDataset in
+file order whose length is ``ceil(N / BS)``, and the count is checked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from flowerdash.errors import RunError
+
+if TYPE_CHECKING:
+    import keras
+
+PREDICT_BATCH_SIZE = 256
+
+
+def predict_probabilities(
+    model: keras.Model, images: np.ndarray, *, batch_size: int = PREDICT_BATCH_SIZE
+) -> np.ndarray:
+    """Return class probabilities ``(N, classes)`` for ``images`` ``(N, H, W, C)``, in order.
+
+    Raises RunError if Keras returned another number of predictions than images.
+    """
+    from flowerdash.data.batches import ImageBatches
+
+    if len(images) == 0:
+        return np.zeros((0, model.output_shape[-1]), dtype=np.float32)
+    batches = ImageBatches(images, None, batch_size)
+    probabilities = np.asarray(model.predict(batches, verbose=0))
+    if len(probabilities) != len(images):
+        raise RunError(f"got {len(probabilities)} predictions for {len(images)} images")
+    return probabilities
+
+
+def build_report(
+    true_indices: np.ndarray, probabilities: np.ndarray, classes: Sequence[str]
+) -> dict[str, Any]:
+    """Return the report dict saved as ``report.json``.
+
+    scikit-learn's ``classification_report(output_dict=True)`` (every class listed, absent ones
+    with support 0), plus ``confusion_matrix`` (rows: true class, columns: predicted, in
+    ``classes`` order), ``classes``, ``count`` and ``predictions``: one
+    ``{"index", "true", "predicted", "confidence"}`` per sample, ``index`` being its 0-based row
+    in the test file.
+    """
+    from sklearn.metrics import accuracy_score, classification_report, confusion_matrix
+
+    true_indices = np.asarray(true_indices, dtype=np.int64)
+    if len(true_indices) != len(probabilities):
+        raise RunError(f"{len(true_indices)} labels but {len(probabilities)} predictions")
+    predicted = probabilities.argmax(axis=1)
+    confidence = probabilities.max(axis=1)
+    labels = list(range(len(classes)))
+    names = [str(name) for name in classes]
+    report: dict[str, Any] = classification_report(
+        true_indices,
+        predicted,
+        labels=labels,
+        target_names=names,
+        output_dict=True,
+        zero_division=0,
+    )
+    report["accuracy"] = float(accuracy_score(true_indices, predicted))
+    report["confusion_matrix"] = confusion_matrix(true_indices, predicted, labels=labels).tolist()
+    report["classes"] = names
+    report["count"] = len(true_indices)
+    report["predictions"] = [
+        {"index": row, "true": names[truth], "predicted": names[guess], "confidence": round(p, 6)}
+        for row, (truth, guess, p) in enumerate(
+            zip(true_indices.tolist(), predicted.tolist(), confidence.tolist(), strict=True)
+        )
+    ]
+    return report
+
+
+def format_report(report: dict[str, Any]) -> str:
+    """The text classification report, as the tutorial printed it, from a report dict."""
+    from sklearn.metrics import classification_report
+
+    names = report["classes"]
+    index = {name: i for i, name in enumerate(names)}
+    truth = [index[p["true"]] for p in report["predictions"]]
+    guess = [index[p["predicted"]] for p in report["predictions"]]
+    return classification_report(
+        truth, guess, labels=list(range(len(names))), target_names=names, zero_division=0
+    )
+
+
+def evaluate_model(
+    model: keras.Model,
+    images: np.ndarray,
+    true_indices: np.ndarray,
+    classes: Sequence[str],
+    *,
+    batch_size: int = PREDICT_BATCH_SIZE,
+) -> dict[str, Any]:
+    """Predict every image once and return :func:`build_report`'s dict."""
+    probabilities = predict_probabilities(model, images, batch_size=batch_size)
+    return build_report(true_indices, probabilities, classes)

@@ -1,0 +1,441 @@
+"""Training a model on a train/test CSV pair into a run directory, in one of three modes.
+
+- ``memory``: ``model.fit`` on arrays loaded into RAM;
+- ``stream``: ``model.fit`` on :class:`~flowerdash.data.batches.ImageBatches` reading the
+  memory-mapped cache batch by batch (the modern ``fit_generator``);
+- ``manual``: a ``train_on_batch`` loop driving the same callbacks.
+
+All three validate on the whole test set once per epoch, write the same files and the same
+history keys. Augmentation sits at the model's input (active only in training), so the three
+modes augment identically and ``model.keras`` takes raw pixels. Stop (STOP file, SIGTERM,
+Ctrl-C) ends at the next batch boundary, then evaluates and saves; ``resume_training`` continues
+a stopped or interrupted run from its last saved epoch (Keras BackupAndRestore).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import platform
+import sys
+import time
+import traceback
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from flowerdash import __version__, runs
+from flowerdash.augment import AugmentSettings
+from flowerdash.errors import ConfigError, FlowerdashError, RunError
+from flowerdash.settings import TrainSettings
+from flowerdash.train.rundir import RunWriter, Tee, stdout_is
+
+#: CSVLogger's own file; ``history.csv`` is its atomic copy, published after every epoch.
+CSV_LOGGER_FILE = ".history.keras.csv"
+RESUMABLE_STATES = frozenset({"stopped", "interrupted"})
+
+
+@dataclass(frozen=True)
+class TrainJob:
+    """What to train: the data files and every setting."""
+
+    train_path: Path
+    test_path: Path
+    settings: TrainSettings = field(default_factory=TrainSettings)
+    augment: AugmentSettings = field(default_factory=AugmentSettings)
+    shape: tuple[int, int, int] | None = None
+
+
+@dataclass
+class PreparedData:
+    """Train and test images with their class indices, checked against each other."""
+
+    train: Any
+    test: Any
+    classes: list[str]
+    train_labels: np.ndarray
+    test_labels: np.ndarray
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        return tuple(int(v) for v in self.train.images.shape[1:])
+
+
+def prepare_data(job: TrainJob, classes: list[str] | None = None) -> PreparedData:
+    """Load both files and check they can train together.
+
+    Raises DatasetError for a bad file or test labels unknown to training, ConfigError for a
+    single class or train and test images of different shapes.
+    """
+    from flowerdash.data import load_dataset
+
+    train = load_dataset(job.train_path, job.shape)
+    test = load_dataset(job.test_path, job.shape or tuple(train.shape))
+    classes = list(classes) if classes is not None else [str(c) for c in train.classes]
+    if len(classes) < 2:
+        raise ConfigError(
+            f"{train.path}: only one class ({classes[0] if classes else 'none'}) in the "
+            "training file; a classifier needs at least 2"
+        )
+    if tuple(train.images.shape[1:]) != tuple(test.images.shape[1:]):
+        raise ConfigError(
+            f"{test.path}: images are {'x'.join(map(str, test.images.shape[1:]))} but the "
+            f"training images ({train.path}) are {'x'.join(map(str, train.images.shape[1:]))}"
+        )
+    if len(train.images) == 0 or len(test.images) == 0:
+        raise ConfigError("the training and test files must each hold at least one image")
+    return PreparedData(
+        train=train,
+        test=test,
+        classes=classes,
+        train_labels=train.label_indices(classes),
+        test_labels=test.label_indices(classes),
+    )
+
+
+def _versions() -> dict[str, str]:
+    import keras
+    import sklearn
+    import tensorflow as tf
+
+    return {
+        "flowerdash": __version__,
+        "python": platform.python_version(),
+        "keras": keras.__version__,
+        "tensorflow": tf.__version__,
+        "numpy": np.__version__,
+        "scikit-learn": sklearn.__version__,
+    }
+
+
+def _data_record(dataset: Any, rows: int) -> dict[str, Any]:
+    return {
+        "path": str(Path(dataset.path).resolve()),
+        "fingerprint": getattr(dataset, "fingerprint", None),
+        "rows": rows,
+        "shape": [int(v) for v in dataset.images.shape[1:]],
+    }
+
+
+def build_config(job: TrainJob, data: PreparedData, run_id: str) -> dict[str, Any]:
+    """Everything needed to reproduce the run (written as ``config.json``)."""
+    return {
+        "run_id": run_id,
+        "created": time.time(),
+        "settings": job.settings.to_dict(),
+        "augment": job.augment.to_dict(),
+        "data": {
+            "train": _data_record(data.train, len(data.train_labels)),
+            "test": _data_record(data.test, len(data.test_labels)),
+            "shape_option": list(job.shape) if job.shape else None,
+        },
+        "classes": data.classes,
+        "shape": list(data.shape),
+        "versions": _versions(),
+        "command": sys.argv,
+    }
+
+
+def job_from_config(config: dict[str, Any]) -> TrainJob:
+    """The TrainJob a ``config.json`` describes."""
+    data = config["data"]
+    shape = data.get("shape_option")
+    return TrainJob(
+        train_path=Path(data["train"]["path"]),
+        test_path=Path(data["test"]["path"]),
+        settings=TrainSettings.from_dict(config["settings"]),
+        augment=AugmentSettings.from_dict(config["augment"]),
+        shape=tuple(shape) if shape else None,
+    )
+
+
+@contextlib.contextmanager
+def _log_to(writer: RunWriter) -> Iterator[None]:
+    """Copy stdout and stderr into ``train.log`` unless a launcher already sends them there."""
+    log_path = writer.file(runs.LOG)
+    if stdout_is(log_path):
+        yield
+        return
+    with log_path.open("a", encoding="utf-8") as log:
+        saved = sys.stdout, sys.stderr
+        sys.stdout, sys.stderr = Tee(sys.stdout, log), Tee(sys.stderr, log)
+        try:
+            yield
+        finally:
+            sys.stdout, sys.stderr = saved
+
+
+def backup_epoch(backup_dir: Path) -> int:
+    """Epochs finished according to BackupAndRestore's metadata (0 when there is none)."""
+    try:
+        return int(json.loads((backup_dir / "training_metadata.json").read_text())["epoch"])
+    except (OSError, ValueError, KeyError):
+        return 0
+
+
+def _trim_history(writer: RunWriter, epochs_done: int) -> None:
+    """Keep the CSVLogger rows of the epochs the backup holds, so history stays continuous."""
+    source = writer.file(CSV_LOGGER_FILE)
+    if not source.exists():
+        return
+    lines = source.read_text().splitlines(keepends=True)
+    kept = lines[:1] + [line for line in lines[1:] if int(line.split(",", 1)[0]) < epochs_done]
+    writer.publish(CSV_LOGGER_FILE, lambda path: path.write_text("".join(kept)))
+    writer.publish_copy(source, runs.HISTORY)
+
+
+def train_new(
+    job: TrainJob,
+    runs_dir: str | os.PathLike[str] | None = None,
+    run_id: str | None = None,
+    *,
+    verbose: int | None = None,
+) -> Path:
+    """Train ``job`` into a new run directory ``runs_dir/run_id``; return its path.
+
+    The data is checked before the run directory is made, so bad input leaves no run behind
+    (unless a launcher made the folder: then it records ``failed`` with the message).
+    """
+    runs_dir = Path(runs_dir) if runs_dir is not None else runs.default_runs_dir()
+    run_id = run_id or time.strftime("%Y%m%d-%H%M%S", time.gmtime()) + f"-{os.getpid() % 10000}"
+    folder = runs_dir / run_id
+    try:
+        data = prepare_data(job)
+    except FlowerdashError as error:
+        if folder.is_dir() and (folder / runs.STATUS).exists():
+            RunWriter(folder).set_state("failed", error=str(error))
+        raise
+    writer = RunWriter.create(runs_dir, run_id)
+    writer.write_config(build_config(job, data, run_id))
+    return _run(writer, job, data, verbose=verbose)
+
+
+def resume_training(run_dir: str | os.PathLike[str], *, verbose: int | None = None) -> Path:
+    """Continue a stopped or interrupted run from its last saved epoch; return its path.
+
+    Raises RunError for a run in another state, ConfigError if a data file changed since.
+    """
+    folder = Path(run_dir)
+    config = runs.read_config(folder)
+    state = runs.read_status(folder).get("state")
+    recorded = json.loads((folder / runs.STATUS).read_text()).get("pid")
+    launched_here = state == "queued" or recorded == os.getpid()
+    if state not in RESUMABLE_STATES and not launched_here:
+        raise RunError(
+            f"{folder}: cannot resume a run that is {state}; expected one of: "
+            f"{', '.join(sorted(RESUMABLE_STATES))}"
+        )
+    job = job_from_config(config)
+    data = prepare_data(job, classes=config["classes"])
+    for part in ("train", "test"):
+        expected = config["data"][part].get("fingerprint")
+        found = getattr(data.train if part == "train" else data.test, "fingerprint", None)
+        if expected and found and expected != found:
+            raise ConfigError(
+                f"{config['data'][part]['path']}: the {part} file changed since the run "
+                "started (its content fingerprint differs); start a new run instead"
+            )
+    writer = RunWriter(folder)
+    return _run(writer, job, data, verbose=verbose, resuming=True)
+
+
+def _run(
+    writer: RunWriter,
+    job: TrainJob,
+    data: PreparedData,
+    *,
+    verbose: int | None,
+    resuming: bool = False,
+) -> Path:
+    """Record ``running``, train, evaluate, save; record the end state (or ``failed``)."""
+    settings = job.settings
+    writer.file(runs.STOP).unlink(missing_ok=True)
+    writer.set_state("running", epochs=settings.epochs, error=None, finished=None)
+    writer.start_heartbeat()
+    if verbose is None:
+        verbose = 1 if sys.stdout.isatty() else 2
+    try:
+        with _log_to(writer):
+            print(f"run directory: {writer.path}" + (" (resumed)" if resuming else ""))
+            state = _train_and_report(writer, job, data, verbose=verbose)
+        writer.set_state(state)
+    except BaseException as error:
+        message = str(error) if isinstance(error, FlowerdashError) else repr(error)
+        if not isinstance(error, FlowerdashError | KeyboardInterrupt):
+            with contextlib.suppress(OSError), writer.file(runs.LOG).open("a") as log:
+                traceback.print_exc(file=log)
+        writer.set_state("failed", error=message)
+        raise
+    finally:
+        writer.close()
+    return writer.path
+
+
+def _train_and_report(writer: RunWriter, job: TrainJob, data: PreparedData, *, verbose: int) -> str:
+    import keras
+
+    from flowerdash.augment import build_augmentation
+    from flowerdash.data.batches import ImageBatches
+    from flowerdash.evaluate import evaluate_model, format_report
+    from flowerdash.models import build_model
+    from flowerdash.train.callbacks import (
+        HistoryPublisher,
+        LearningRateLogger,
+        ProgressWriter,
+        StopWatcher,
+    )
+    from flowerdash.train.optimizers import build_optimizer
+    from flowerdash.train.plot import save_training_plot
+
+    settings = job.settings
+    keras.utils.set_random_seed(settings.seed)
+    augmentation = build_augmentation(job.augment, settings.seed) if settings.augment else None
+    model = build_model(settings.model, data.shape, len(data.classes), augmentation=augmentation)
+    model.compile(
+        optimizer=build_optimizer(settings.optimizer, settings.learning_rate, settings.epochs),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+
+    backup_dir = writer.file(runs.BACKUP)
+    initial_epoch = backup_epoch(backup_dir)
+    _trim_history(writer, initial_epoch)
+    writer.update_status(epoch=initial_epoch)
+    train_batches = ImageBatches(
+        data.train.images,
+        data.train_labels,
+        settings.batch_size,
+        shuffle=True,
+        seed=settings.seed,
+        epoch=initial_epoch,
+    )
+    test_batches = ImageBatches(data.test.images, data.test_labels, settings.batch_size)
+    steps = len(train_batches)
+    stop = StopWatcher(writer)
+    callbacks = [
+        LearningRateLogger(),
+        keras.callbacks.CSVLogger(str(writer.file(CSV_LOGGER_FILE)), append=True),
+        HistoryPublisher(writer, writer.file(CSV_LOGGER_FILE)),
+        ProgressWriter(writer, steps),
+        stop,
+        # Last, so a crash between the files above and the backup re-runs an epoch rather than
+        # losing one; the history is trimmed to the backup's epoch on resume.
+        keras.callbacks.BackupAndRestore(
+            str(backup_dir), double_checkpoint=True, delete_checkpoint=False
+        ),
+    ]
+    print(
+        f"training {settings.model} on {len(data.train_labels)} images "
+        f"({'x'.join(map(str, data.shape))}, {len(data.classes)} classes), validating on "
+        f"{len(data.test_labels)}; mode {settings.mode}, {settings.epochs} epochs, "
+        f"batch size {settings.batch_size}, {settings.optimizer} lr {settings.learning_rate}, "
+        f"augmentation {'on' if augmentation is not None else 'off'}"
+        + (f", resuming after epoch {initial_epoch}" if initial_epoch else "")
+    )
+    stop.install_signal_handlers()
+    try:
+        if initial_epoch < settings.epochs:
+            if settings.mode == "memory":
+                model.fit(
+                    np.asarray(data.train.images),
+                    data.train_labels,
+                    batch_size=settings.batch_size,
+                    epochs=settings.epochs,
+                    initial_epoch=initial_epoch,
+                    validation_data=(np.asarray(data.test.images), data.test_labels),
+                    shuffle=True,
+                    callbacks=callbacks,
+                    verbose=verbose,
+                )
+            elif settings.mode == "stream":
+                model.fit(
+                    train_batches,
+                    epochs=settings.epochs,
+                    initial_epoch=initial_epoch,
+                    validation_data=test_batches,
+                    shuffle=False,  # ImageBatches reshuffles itself, seeded, every epoch
+                    callbacks=callbacks,
+                    verbose=verbose,
+                )
+            elif settings.mode == "manual":
+                _fit_manually(
+                    model, train_batches, test_batches, settings.epochs, callbacks, verbose
+                )
+            else:
+                raise ConfigError(f"unknown training mode {settings.mode!r}")
+    finally:
+        stop.restore_signal_handlers()
+
+    report = evaluate_model(model, data.test.images, data.test_labels, data.classes)
+    if report["count"] != len(data.test_labels):
+        raise RunError(f"evaluated {report['count']} of {len(data.test_labels)} test images")
+    writer.publish(runs.MODEL, lambda path: model.save(path))
+    runs.write_json_atomic(writer.file(runs.REPORT), report)
+    history = runs.read_history(writer.path)
+    title = f"Training loss and accuracy: {Path(data.train.path).name}, {settings.model}"
+    writer.publish(runs.PLOT, lambda path: save_training_plot(history, path, title=title))
+    print(format_report(report))
+    if stop.requested:
+        return "stopped"
+    # A finished run needs no backup; a stopped one keeps it for --resume.
+    import shutil
+
+    shutil.rmtree(backup_dir, ignore_errors=True)
+    return "finished"
+
+
+def _fit_manually(
+    model: Any,
+    train_batches: Any,
+    test_batches: Any,
+    epochs: int,
+    callbacks: list[Any],
+    verbose: int,
+) -> None:
+    """The tutorial's ``train_on_batch`` loop, driving the same callbacks as ``fit``.
+
+    Epoch logs are sample-weighted means over the epoch's batches, as ``fit`` reports them.
+    """
+    import keras
+
+    steps = len(train_batches)
+    callback_list = keras.callbacks.CallbackList(
+        callbacks,
+        add_history=True,
+        add_progbar=verbose != 0,
+        model=model,
+        verbose=verbose,
+        epochs=epochs,
+        steps=steps,
+    )
+    model.stop_training = False
+    callback_list.on_train_begin()
+    initial_epoch = getattr(model, "_initial_epoch", None) or train_batches.epoch
+    train_batches.set_epoch(initial_epoch)
+    logs: dict[str, float] = {}
+    for epoch in range(initial_epoch, epochs):
+        callback_list.on_epoch_begin(epoch)
+        totals = {"loss": 0.0, "accuracy": 0.0}
+        seen = 0
+        for step in range(steps):
+            callback_list.on_train_batch_begin(step)
+            x, y = train_batches[step]
+            batch_logs = model.train_on_batch(x, y, return_dict=True)
+            seen += len(y)
+            for key in totals:
+                totals[key] += float(batch_logs[key]) * len(y)
+            logs = {key: total / seen for key, total in totals.items()}
+            callback_list.on_train_batch_end(step, logs)
+            if model.stop_training:
+                break
+        validation = model.evaluate(test_batches, verbose=0, return_dict=True)
+        logs = {**logs, **{f"val_{key}": value for key, value in validation.items()}}
+        callback_list.on_epoch_end(epoch, logs)
+        train_batches.on_epoch_end()
+        if model.stop_training:
+            break
+    callback_list.on_train_end(logs)

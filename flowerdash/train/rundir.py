@@ -1,0 +1,188 @@
+"""Writing a run directory (the contract is in docs/architecture.md; ``flowerdash.runs`` reads it).
+
+:class:`RunWriter` owns ``status.json`` (state changes plus a heartbeat), ``progress.jsonl``
+(appended), ``config.json``, and the atomic publication of the other files. No Keras here.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import IO, Any
+
+from flowerdash import runs
+from flowerdash.errors import RunError
+
+HEARTBEAT_SECONDS = 5.0
+
+
+def _process_started() -> float | None:
+    try:
+        import psutil
+
+        return psutil.Process(os.getpid()).create_time()
+    except Exception:  # psutil missing or the platform refuses: the pid check alone remains
+        return None
+
+
+class RunWriter:
+    """The writing side of one run directory, used by the training process only."""
+
+    def __init__(self, run_dir: str | os.PathLike[str]) -> None:
+        self.run_dir = Path(run_dir)
+        self._lock = threading.Lock()
+        self._status: dict[str, Any] = {}
+        self._heartbeat: threading.Thread | None = None
+        self._stop_heartbeat = threading.Event()
+        self._progress: IO[str] | None = None
+
+    # -- creation -------------------------------------------------------------------------
+    @classmethod
+    def create(cls, runs_dir: str | os.PathLike[str], run_id: str) -> RunWriter:
+        """Make ``runs_dir/run_id`` (a launcher may already have made it with status and log).
+
+        Raises RunError when that folder already holds a run (a ``config.json``).
+        """
+        if not run_id or "/" in run_id or run_id in (".", ".."):
+            raise RunError(f"invalid run id {run_id!r}: expected a plain folder name")
+        run_dir = Path(runs_dir) / run_id
+        if (run_dir / runs.CONFIG).exists():
+            raise RunError(
+                f"{run_dir}: already holds a run; pick another --run-id or use --resume {run_dir}"
+            )
+        run_dir.mkdir(parents=True, exist_ok=True)
+        return cls(run_dir)
+
+    @property
+    def path(self) -> Path:
+        return self.run_dir
+
+    def file(self, name: str) -> Path:
+        """Path of a file in the run directory."""
+        return self.run_dir / name
+
+    # -- config and status ------------------------------------------------------------------
+    def write_config(self, config: dict[str, Any]) -> None:
+        """Write ``config.json`` atomically."""
+        runs.write_json_atomic(self.file(runs.CONFIG), config)
+
+    def set_state(self, state: str, **fields: Any) -> None:
+        """Record a new state (and any other status fields), atomically, now."""
+        with self._lock:
+            now = time.time()
+            if not self._status:
+                previous = {}
+                if self.file(runs.STATUS).exists():
+                    try:
+                        previous = runs.read_status(self.run_dir)
+                    except RunError:
+                        previous = {}
+                self._status = {
+                    "state": state,
+                    "pid": os.getpid(),
+                    "pid_started": _process_started(),
+                    "error": None,
+                    "started": now,
+                    "updated": now,
+                    "finished": None,
+                    "epoch": previous.get("epoch", 0),
+                    "epochs": previous.get("epochs"),
+                }
+            self._status.update(fields, state=state, updated=now)
+            if state in runs.FINAL_STATES:
+                self._status["finished"] = now
+            runs.write_json_atomic(self.file(runs.STATUS), self._status)
+
+    def update_status(self, **fields: Any) -> None:
+        """Change status fields other than the state (e.g. ``epoch``), atomically."""
+        with self._lock:
+            self._status.update(fields, updated=time.time())
+            runs.write_json_atomic(self.file(runs.STATUS), self._status)
+
+    @property
+    def state(self) -> str | None:
+        return self._status.get("state")
+
+    def start_heartbeat(self, every: float = HEARTBEAT_SECONDS) -> None:
+        """Refresh ``updated`` in ``status.json`` every few seconds from a daemon thread."""
+
+        def beat() -> None:
+            while not self._stop_heartbeat.wait(every):
+                self.update_status()
+
+        self._heartbeat = threading.Thread(target=beat, name="status-heartbeat", daemon=True)
+        self._heartbeat.start()
+
+    def stop_heartbeat(self) -> None:
+        self._stop_heartbeat.set()
+        if self._heartbeat is not None:
+            self._heartbeat.join(timeout=2)
+
+    # -- progress ---------------------------------------------------------------------------
+    def append_progress(self, record: dict[str, Any]) -> None:
+        """Append one JSON line to ``progress.jsonl`` (a reader skips a line not yet ended)."""
+        if self._progress is None:
+            self._progress = self.file(runs.PROGRESS).open("a", encoding="utf-8")
+        self._progress.write(json.dumps(record, allow_nan=True) + "\n")
+        self._progress.flush()
+
+    def close(self) -> None:
+        """Stop the heartbeat and close the progress file."""
+        self.stop_heartbeat()
+        if self._progress is not None:
+            self._progress.close()
+            self._progress = None
+
+    # -- other files ------------------------------------------------------------------------
+    def publish(self, name: str, write: Callable[[Path], Any]) -> Path:
+        """Write ``name`` atomically: ``write(temporary_path)`` then rename over ``name``.
+
+        The temporary path keeps ``name``'s suffix (Keras and matplotlib go by it).
+        """
+        target = self.file(name)
+        temporary = target.with_name(f".tmp-{os.getpid()}-{target.name}")
+        write(temporary)
+        os.replace(temporary, target)
+        return target
+
+    def publish_copy(self, source: str | os.PathLike[str], name: str) -> Path:
+        """Copy ``source`` to ``name`` in the run directory atomically."""
+        data = Path(source).read_bytes()
+        return self.publish(name, lambda path: path.write_bytes(data))
+
+
+class Tee:
+    """A text stream writing to several streams (the console and ``train.log``)."""
+
+    def __init__(self, *streams: IO[str]) -> None:
+        self.streams = streams
+
+    def write(self, text: str) -> int:
+        for stream in self.streams:
+            stream.write(text)
+            stream.flush()
+        return len(text)
+
+    def flush(self) -> None:
+        for stream in self.streams:
+            stream.flush()
+
+    def isatty(self) -> bool:
+        return any(getattr(stream, "isatty", lambda: False)() for stream in self.streams)
+
+    def fileno(self) -> int:
+        return self.streams[0].fileno()
+
+
+def stdout_is(path: Path) -> bool:
+    """Whether this process's stdout already goes to ``path`` (a launcher redirected it)."""
+    try:
+        out, target = os.fstat(sys.stdout.fileno()), os.stat(path)
+    except (OSError, ValueError, AttributeError):
+        return False
+    return (out.st_dev, out.st_ino) == (target.st_dev, target.st_ino)
