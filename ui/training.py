@@ -155,6 +155,7 @@ def settings_panel(runs_folder: Path) -> None:
     st.page_link("pages/2_Augmentation.py", label="Tune augmentation", icon=":material/tune:")
     st.button(
         "Start training",
+        key="train.start",
         type="primary",
         icon=":material/play_arrow:",
         on_click=_start,

@@ -1,0 +1,135 @@
+"""The Train page (AppTest): the generated form, refusing a second Start, the live run view."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import stat
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import plotly.io
+import pytest
+from run_fixtures import write_finished_run
+from streamlit.testing.v1 import AppTest
+from ui_fixtures import write_flowers
+
+from flowerdash import launcher, runs
+from flowerdash.settings import TRAIN_PARAMS
+
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
+PAGE = "pages/3_Train.py"
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    folder = tmp_path / "data"
+    write_flowers(folder)
+    monkeypatch.setenv("FLOWERDASH_DATA_DIR", str(folder))
+    return folder
+
+
+@pytest.fixture
+def runs_folder() -> Path:
+    return Path(os.environ["FLOWERDASH_RUNS_DIR"])
+
+
+@pytest.fixture
+def sleeping_run(tmp_path: Path, runs_folder: Path) -> Iterator[Path]:
+    """A run whose process is alive (a stand-in that sleeps); killed at the end."""
+    fake = tmp_path / "fake-python"
+    fake.write_text("#!/bin/sh\nexec sleep 60\n")
+    fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
+    run_dir = launcher.start_training([], runs_folder, run_id="live", python=str(fake))
+    yield run_dir
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(runs.read_status(run_dir)["pid"], signal.SIGKILL)
+
+
+def _train_page() -> AppTest:
+    app = AppTest.from_file(APP, default_timeout=60)
+    app.switch_page(PAGE)
+    return app.run()
+
+
+def _append_batches(run_dir: Path, epoch: int, batches: range, total: int = 10) -> None:
+    with (run_dir / "progress.jsonl").open("a") as handle:
+        for batch in batches:
+            record = {"kind": "batch", "epoch": epoch, "batch": batch, "batches": total}
+            record.update(loss=1.0 / batch, accuracy=0.1 * batch, time=time.time())
+            handle.write(json.dumps(record) + "\n")
+
+
+def _batch_points(page: AppTest) -> list[float]:
+    chart = next(c for c in page.get("plotly_chart") if c.key.startswith("live-chart-"))
+    figure = plotly.io.from_json(chart.proto.spec)
+    return list(next(t for t in figure.data if t.name == "training (per batch)").x)
+
+
+def test_form_has_one_widget_per_declared_training_setting(data_dir):
+    page = _train_page()
+    keys = {w.key for w in [*page.selectbox, *page.slider, *page.number_input, *page.toggle]}
+    assert {f"train.{spec.name}" for spec in TRAIN_PARAMS} <= keys
+
+
+def test_mode_line_follows_the_chosen_mode(data_dir):
+    page = _train_page()
+    page.selectbox(key="train.mode").select("manual").run()
+    assert any("train_on_batch" in caption.value for caption in page.caption)
+
+
+def run_folders(folder: Path) -> list[Path]:
+    return [p for p in folder.iterdir() if runs.is_run_dir(p)]
+
+
+def test_second_start_while_one_runs_is_refused_and_names_it(data_dir, sleeping_run):
+    page = _train_page()
+    page.button(key="train.start").click().run()
+    assert any("live" in w.value and "still training" in w.value for w in page.warning)
+    assert [p.name for p in run_folders(sleeping_run.parent)] == ["live"]
+
+
+def _badge_text(page: AppTest) -> str:
+    return " ".join(m.value for m in page.markdown if "-badge[" in m.value)
+
+
+def test_launched_run_shows_starting_at_once(data_dir, sleeping_run):
+    assert "starting" in _badge_text(_train_page())
+
+
+def test_active_run_shows_its_batch_points_as_they_arrive(data_dir, sleeping_run):
+    page = _train_page()
+    _append_batches(sleeping_run, 1, range(1, 4))
+    page.run()
+    assert _batch_points(page) == pytest.approx([0.1, 0.2, 0.3])
+    _append_batches(sleeping_run, 1, range(4, 6))
+    page.run()
+    assert _batch_points(page) == pytest.approx([0.1, 0.2, 0.3, 0.4, 0.5])
+
+
+def test_active_run_offers_stop_which_writes_the_stop_request(data_dir, sleeping_run):
+    page = _train_page()
+    page.button(key="stop-live").click().run()
+    assert runs.stop_requested(sleeping_run)
+
+
+def test_killed_run_shows_interrupted_with_resume(data_dir, sleeping_run):
+    os.killpg(runs.read_status(sleeping_run)["pid"], signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    while runs.read_status(sleeping_run)["state"] != "interrupted" and time.monotonic() < deadline:
+        time.sleep(0.05)
+    page = _train_page()
+    assert "interrupted" in _badge_text(page)
+    assert any("gone without finishing" in w.value for w in page.warning)
+    assert page.button(key="resume-live")
+
+
+def test_finished_run_shows_its_epochs_and_links_the_results(data_dir, runs_folder):
+    write_finished_run(runs_folder)
+    page = _train_page()
+    assert page.dataframe[0].value["epoch"].tolist() == [1, 2]
+    assert "finished" in _badge_text(page)
+    assert "Results" in [link.proto.page for link in page.get("page_link")]
