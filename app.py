@@ -13,52 +13,34 @@ import pandas as pd
 import streamlit as st
 
 from ui.errors import errors_shown
-from ui.layout import page_setup
+from ui.layout import PAGES, TITLE_ICON, installed_pages, page_setup
 from ui.loaders import load_dataset_cached
-from ui.state import current_dataset, repo_root, runs_dir
+from ui.state import current_dataset, runs_dir
 
-#: The user's path through the pages: (file, label, icon, what it is for).
-STEPS = (
-    ("pages/1_Data.py", "Data", ":material/dataset:", "load CSV files, look at the images"),
-    (
-        "pages/2_Augmentation.py",
-        "Augmentation",
-        ":material/auto_awesome:",
-        "preview what training will do to them",
-    ),
-    ("pages/3_Train.py", "Train", ":material/model_training:", "train a model, watch it live"),
-    ("pages/4_Results.py", "Results", ":material/insights:", "per-class report, confusions"),
-)
-MORE = (
-    ("pages/5_Predict.py", "Predict", ":material/image_search:", "classify new images"),
-    ("pages/6_Runs.py", "Runs", ":material/history:", "compare, resume, delete runs"),
-)
 RECENT_RUNS = 5
-
-
-def page_exists(page: str) -> bool:
-    """Whether a page file is present (pages are added independently)."""
-    return (repo_root() / page).is_file()
+MAIN_PATH = 4  # Data, Augmentation, Train, Results; then the optional pages
 
 
 def show_steps() -> None:
     st.subheader("The way through")
-    columns = st.columns(len(STEPS))
-    for number, (column, (page, label, icon, purpose)) in enumerate(
-        zip(columns, STEPS, strict=True), start=1
-    ):
-        with column, st.container(border=True):
-            if page_exists(page):
-                st.page_link(page, label=f"{number}. {label}", icon=icon)
+    pages = [page for page in PAGES if page.script != "app.py"]
+    main, more = pages[:MAIN_PATH], pages[MAIN_PATH:]
+    installed = {page.script for page in installed_pages()}
+    columns = st.columns(MAIN_PATH)
+    for number, (column, page) in enumerate(zip(columns, main, strict=True), start=1):
+        with column, st.container(border=True, height="stretch"):
+            if page.script in installed:
+                st.page_link(page.script, label=f"{number}. {page.label}", icon=page.icon)
             else:
-                st.markdown(f"**{number}. {label}** (not installed)")
-            st.caption(purpose)
-    links = [(page, label, icon) for page, label, icon, _ in MORE if page_exists(page)]
-    if links:
-        columns = st.columns(len(STEPS))
-        for column, (page, label, icon) in zip(columns, links, strict=False):
+                st.markdown(f"**{number}. {page.label}** (not installed)")
+            st.caption(page.purpose)
+    extras = [page for page in more if page.script in installed]
+    if extras:
+        columns = st.columns(MAIN_PATH)
+        for column, page in zip(columns, extras, strict=False):
             with column:
-                st.page_link(page, label=label, icon=icon)
+                st.page_link(page.script, label=page.label, icon=page.icon)
+                st.caption(page.purpose)
 
 
 def show_dataset() -> None:
@@ -78,11 +60,13 @@ def show_dataset() -> None:
         if choice.test_path is not None:
             test_rows = len(load_dataset_cached(choice.test_path, choice.shape).dataset.labels)
         st.markdown(f"**{choice.name}**")
-        columns = st.columns(4)
+        colour = {1: "grayscale", 3: "RGB"}.get(channels, f"{channels} channels")
+        st.caption(f"{height}x{width} {colour} images · `{choice.train_path.name}`")
+        columns = st.columns(3)
         columns[0].metric("Training images", f"{len(train.labels):,}")
         columns[1].metric("Test images", "none" if test_rows is None else f"{test_rows:,}")
         columns[2].metric("Classes", len(train.classes))
-        columns[3].metric("Image size", f"{height}x{width}x{channels}")
+        st.page_link("pages/1_Data.py", label="Inspect or change it", icon=":material/dataset:")
 
 
 def show_recent_runs() -> None:
@@ -117,12 +101,12 @@ def show_recent_runs() -> None:
             ),
         },
     )
-    if page_exists("pages/6_Runs.py"):
+    if "pages/6_Runs.py" in {page.script for page in installed_pages()}:
         st.page_link("pages/6_Runs.py", label="All runs", icon=":material/history:")
 
 
 page_setup()
-st.title("🌸 flowerdash")
+st.title(f"{TITLE_ICON} flowerdash")
 st.markdown(
     "Train image classifiers on image datasets stored as **CSV files**: one image a line, "
     "a class label and its pixel values (any size, grayscale or RGB). Load your files, look at "

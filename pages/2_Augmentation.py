@@ -99,6 +99,11 @@ def pick_image(labels: np.ndarray, classes: list[str]) -> int:
     return int(rows[int(index) - 1])
 
 
+def variant_columns(count: int) -> int:
+    """Columns of the variants grid: two rows up to 8 variants, three up to 12, then 8 wide."""
+    return 4 if count <= 8 else 6 if count <= 12 else 8
+
+
 def variants_panel(images: np.ndarray, labels: np.ndarray, classes: list[str], settings) -> None:
     st.subheader("One image, augmented")
     row = pick_image(labels, classes)
@@ -110,13 +115,13 @@ def variants_panel(images: np.ndarray, labels: np.ndarray, classes: list[str], s
         "Re-roll", on_click=reroll, args=(SEED_KEY,), icon=":material/casino:", width="stretch"
     )
     variants = augmented_variants(images[row], settings, int(count), int(seed))
-    original_column, variants_column = st.columns([1, 4], gap="medium")
+    original_column, variants_column = st.columns([1.4, 4], gap="medium")
     with original_column:
-        st.image(image_grid(images[row : row + 1], columns=1, min_side=128), caption="original")
+        st.image(image_grid(images[row : row + 1], columns=1, min_side=160), caption="original")
         st.caption(f"line {row + 1} of the training file · `{labels[row]}`")
     with variants_column:
         st.image(
-            image_grid(variants, columns=min(int(count), 8), min_side=96),
+            image_grid(variants, columns=variant_columns(int(count)), min_side=128),
             caption=f"{int(count)} variants, seed {int(seed)}",
         )
 
@@ -158,7 +163,7 @@ except (DatasetError, ConfigError) as error:
     )
     st.stop()
 
-settings_column, preview_column = st.columns([1, 3], gap="large")
+settings_column, preview_column = st.columns([1.2, 3], gap="large")
 with settings_column, st.container(border=True):
     chosen = settings_panel()
 with preview_column, errors_shown():

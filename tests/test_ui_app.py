@@ -34,7 +34,7 @@ def test_home_shows_the_bundled_dataset_without_any_upload(data_dir: Path) -> No
 
 def test_home_links_the_pages_in_order(data_dir: Path) -> None:
     app = home()
-    labels = [link.proto.label for link in app.get("page_link")]
+    labels = [link.proto.label for link in app.main.get("page_link")]
     assert labels[:2] == ["1. Data", "2. Augmentation"]
 
 

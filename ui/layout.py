@@ -2,11 +2,45 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import streamlit as st
 
-from ui.state import DatasetChoice, current_dataset, is_bundled
+from ui.state import DatasetChoice, current_dataset, repo_root
 
+
+@dataclass(frozen=True)
+class PageInfo:
+    """One page of the dashboard: its script, its name in the menu, icon and purpose."""
+
+    script: str
+    label: str
+    icon: str
+    purpose: str
+
+
+#: Every page in the user's order (Home first). The sidebar menu and the home page's
+#: "way through" are built from this list; pages whose file is absent are left out.
+PAGES = (
+    PageInfo("app.py", "Home", ":material/home:", "what flowerdash does"),
+    PageInfo("pages/1_Data.py", "Data", ":material/dataset:", "load CSV files, look at the images"),
+    PageInfo(
+        "pages/2_Augmentation.py",
+        "Augmentation",
+        ":material/auto_awesome:",
+        "preview what training will do to them",
+    ),
+    PageInfo(
+        "pages/3_Train.py", "Train", ":material/model_training:", "train a model, watch it live"
+    ),
+    PageInfo(
+        "pages/4_Results.py", "Results", ":material/insights:", "per-class report, confusions"
+    ),
+    PageInfo("pages/5_Predict.py", "Predict", ":material/image_search:", "classify new images"),
+    PageInfo("pages/6_Runs.py", "Runs", ":material/history:", "compare, resume, delete runs"),
+)
 PAGE_ICON = "🌸"
+TITLE_ICON = ":material/local_florist:"
 ATTRIBUTION_PATH = "data/flower_photos_64/ATTRIBUTION.txt"
 ATTRIBUTION_URL = "https://creativecommons.org/licenses/by/2.0/"
 
@@ -22,9 +56,18 @@ def page_setup(title: str | None = None) -> None:
         layout="wide",
     )
     with st.sidebar:
+        st.markdown(f"### {TITLE_ICON} flowerdash")
+        for page in installed_pages():
+            st.page_link(page.script, label=page.label, icon=page.icon)
+        st.divider()
         dataset_badge(current_dataset())
         st.divider()
         photo_credit()
+
+
+def installed_pages() -> list[PageInfo]:
+    """The pages of ``PAGES`` whose script exists (pages are added independently)."""
+    return [page for page in PAGES if (repo_root() / page.script).is_file()]
 
 
 def dataset_badge(choice: DatasetChoice) -> None:
@@ -36,8 +79,6 @@ def dataset_badge(choice: DatasetChoice) -> None:
     if choice.shape:
         files.append("shape " + "x".join(str(side) for side in choice.shape))
     st.caption(" · ".join(files))
-    if not is_bundled(choice):
-        st.page_link("pages/1_Data.py", label="Change on the Data page", icon=":material/dataset:")
 
 
 def photo_credit() -> None:

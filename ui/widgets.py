@@ -7,6 +7,7 @@ hold label, unit, limits, default and help text; this module only maps each kind
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -34,6 +35,14 @@ def _help(spec: ParamSpec) -> str:
 # from a ``value=`` argument, so that ``reset_widgets`` can set it without Streamlit's warning.
 
 
+def slider_format(step: float | None) -> str:
+    """A printf format showing as many decimals as ``step`` has (``1.0`` -> ``%.0f``)."""
+    if not step:
+        return "%.2f"
+    decimals = max(0, -math.floor(math.log10(step) + 1e-9))
+    return f"%.{decimals}f"
+
+
 def _float_widget(spec: ParamSpec, key: str, disabled: bool) -> float:
     return float(
         st.slider(
@@ -41,6 +50,7 @@ def _float_widget(spec: ParamSpec, key: str, disabled: bool) -> float:
             min_value=float(spec.minimum if spec.minimum is not None else 0.0),
             max_value=float(spec.maximum if spec.maximum is not None else 1.0),
             step=float(spec.step) if spec.step is not None else None,
+            format=slider_format(spec.step),
             help=_help(spec),
             key=key,
             disabled=disabled,

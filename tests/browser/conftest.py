@@ -158,6 +158,21 @@ def open_app_page(browser_page: Page, app_server: str) -> Callable[[str], Page]:
     return open_page
 
 
+def save_screenshot(page: Page, path: Path) -> None:
+    """Save the whole page: Streamlit scrolls inside its own container, so ``full_page`` alone
+    would cut it at the window's height; the window is made as tall as the content instead."""
+    viewport = page.viewport_size or {"width": 1440, "height": 1000}
+    height = page.evaluate(
+        "() => Math.max(...[...document.querySelectorAll('[data-testid=stMain], "
+        "[data-testid=stMainBlockContainer], [data-testid=stSidebarContent]')]"
+        ".map(e => e.scrollHeight), document.body.scrollHeight)"
+    )
+    page.set_viewport_size({"width": viewport["width"], "height": max(viewport["height"], height)})
+    page.wait_for_timeout(300)  # let the layout settle at the new height
+    page.screenshot(path=path, full_page=True)
+    page.set_viewport_size(viewport)
+
+
 @pytest.fixture(scope="session")
 def screenshot_dir() -> Path:
     """``test-artifacts/screenshots/``, created."""
