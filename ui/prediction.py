@@ -1,0 +1,181 @@
+"""The Predict page: a run's model on uploaded images or on test rows, top-k classes per image.
+
+The model is loaded in Keras' safe mode by ``flowerdash.predict`` once per run and model file
+version (``st.cache_resource``); Keras is imported only when the page needs the model.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import streamlit as st
+
+from flowerdash import predict, runs
+from flowerdash.charts.results import top_k_figure
+from flowerdash.errors import DatasetError, FlowerdashError
+from ui.errors import show_error
+from ui.loaders import KERAS_SPINNER
+from ui.results import display_image, test_images
+from ui.run_choice import choose_run
+
+SOURCES = ("Upload images", "Test rows")
+UPLOAD_TYPES = ["png", "jpg", "jpeg"]
+DEFAULT_ROWS = 6
+COLUMNS = 3
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """Images ready for the model (N, H, W, C uint8), a caption each, and known labels."""
+
+    images: np.ndarray
+    captions: list[str]
+    labels: list[str | None]
+
+
+@st.cache_resource(max_entries=2, show_spinner=False)
+def _model(run_dir: str, model_mtime_ns: int) -> Any:
+    return predict.load_run_model(run_dir)
+
+
+def run_model(run_dir: Path) -> Any:
+    """Return the run's Keras model (safe mode), loaded once per model file version."""
+    mtime_ns = os.stat(run_dir / runs.MODEL).st_mtime_ns
+    with st.spinner(f"Loading the model of {run_dir.name}. {KERAS_SPINNER}"):
+        return _model(str(run_dir), mtime_ns)
+
+
+def uploaded_inputs(uploads: Sequence[Any], shape: Sequence[int]) -> Inputs:
+    """Return the uploaded images converted and resized to ``shape`` (H, W, C).
+
+    Raises DatasetError naming a file that is not a readable image.
+    """
+    images = []
+    for upload in uploads:
+        try:
+            images.append(predict.read_image(upload, shape))
+        except (DatasetError, TypeError, ValueError):
+            raise DatasetError(
+                "not a readable PNG or JPEG image", path=getattr(upload, "name", "upload")
+            ) from None
+    names = [getattr(upload, "name", f"image {i + 1}") for i, upload in enumerate(uploads)]
+    return Inputs(np.stack(images), names, [None] * len(images))
+
+
+def test_row_inputs(config: Mapping[str, Any], report: Mapping[str, Any] | None) -> Inputs | None:
+    """Draw the test-row chooser; return the chosen rows (None when none is chosen)."""
+    images = test_images(config)
+    labels = _test_labels(report, len(images))
+    count = len(images)
+    rows = st.multiselect(
+        f"Test rows (0 to {count - 1})",
+        list(range(count)),
+        default=list(range(min(DEFAULT_ROWS, count))),
+        format_func=lambda row: f"#{row}" + (f" ({labels[row]})" if labels[row] else ""),
+        key="predict.rows",
+    )
+    if not rows:
+        return None
+    return Inputs(
+        np.asarray(images[rows]),
+        [f"test row #{row}" for row in rows],
+        [labels[row] for row in rows],
+    )
+
+
+def _test_labels(report: Mapping[str, Any] | None, count: int) -> list[str | None]:
+    labels: list[str | None] = [None] * count
+    for prediction in (report or {}).get("predictions", []):
+        if 0 <= int(prediction["index"]) < count:
+            labels[int(prediction["index"])] = str(prediction["true"])
+    return labels
+
+
+def show_predictions(
+    inputs: Inputs, probabilities: np.ndarray, classes: Sequence[str], k: int
+) -> None:
+    """Draw each image (as the model sees it) beside a bar chart of its top-k classes."""
+    columns = st.columns(COLUMNS)
+    for position, (image, caption, label, row) in enumerate(
+        zip(inputs.images, inputs.captions, inputs.labels, probabilities, strict=True)
+    ):
+        best = int(np.argmax(row))
+        verdict = f"**{classes[best]}** {row[best]:.0%}"
+        if label is not None:
+            verdict += " ✓" if classes[best] == label else f" ✗ (true: {label})"
+        with columns[position % COLUMNS], st.container(border=True):
+            left, right = st.columns([1, 2], vertical_alignment="center")
+            left.image(display_image(image, 96), caption=caption)
+            right.markdown(verdict)
+            right.plotly_chart(
+                top_k_figure(classes, row, k=k),
+                key=f"predict.top.{position}",
+                config={"displayModeBar": False},
+            )
+
+
+def render() -> None:
+    """Draw the Predict page."""
+    st.title("Predict")
+    run_dir = choose_run(runs.MODEL, key="predict.run")
+    if run_dir is None:
+        st.info("No run has a saved model yet: train one first.")
+        st.page_link("pages/3_Train.py", label="Go to training", icon=":material/model_training:")
+        return
+    try:
+        config = runs.read_config(run_dir)
+        classes = [str(c) for c in config["classes"]]
+        shape = [int(v) for v in config["shape"]]
+    except (FlowerdashError, KeyError) as error:
+        show_error(
+            error
+            if isinstance(error, FlowerdashError)
+            else runs.RunError(f"{run_dir}/config.json: no {error} (expected classes and shape)")
+        )
+        return
+    report = None
+    if (run_dir / runs.REPORT).exists():
+        report = runs.read_report(run_dir)
+    st.caption(
+        f"The model takes {'x'.join(map(str, shape))} images and knows {len(classes)} classes: "
+        + ", ".join(classes)
+        + ". Images are converted to "
+        + ("greyscale" if shape[2] == 1 else "RGB")
+        + " and resized to that size."
+    )
+    source_column, k_column = st.columns([3, 1])
+    source = source_column.radio("Images", SOURCES, horizontal=True, key="predict.source")
+    k = k_column.slider(
+        "Classes shown per image", 1, len(classes), min(3, len(classes)), key="predict.k"
+    )
+    try:
+        if source == SOURCES[0]:
+            uploads = st.file_uploader(
+                "PNG or JPEG images",
+                type=UPLOAD_TYPES,
+                accept_multiple_files=True,
+                key="predict.uploads",
+            )
+            if not uploads:
+                st.info("Upload one or more images to classify them.")
+                return
+            inputs = uploaded_inputs(uploads, shape)
+        else:
+            chosen = test_row_inputs(config, report)
+            if chosen is None:
+                st.info("Choose one or more test rows.")
+                return
+            inputs = chosen
+        model = run_model(run_dir)
+        from flowerdash.evaluate import predict_probabilities
+
+        probabilities = predict_probabilities(model, inputs.images)
+    except FlowerdashError as error:
+        show_error(error)
+        return
+    show_predictions(inputs, probabilities, classes, k)
