@@ -201,7 +201,11 @@ def build_augmentation(settings: AugmentSettings, seed: int | None = None) -> ke
             )
         )
     if settings.shear:
-        block.append(layers.RandomShear(x_factor=settings.shear, fill_mode=fill, seed=next_seed()))
+        # (0, x): RandomShear draws a magnitude in that range and a random sign, so the shear is
+        # in [-x, x]; a plain float would be saved as (-x, x), which Keras refuses to reload.
+        block.append(
+            layers.RandomShear(x_factor=(0.0, settings.shear), fill_mode=fill, seed=next_seed())
+        )
     return keras.Sequential(block, name="augmentation")
 
 

@@ -87,7 +87,7 @@ class RunWriter:
                     "pid": os.getpid(),
                     "pid_started": _process_started(),
                     "error": None,
-                    "started": now,
+                    "started": previous.get("started") or now,
                     "updated": now,
                     "finished": None,
                     "epoch": previous.get("epoch", 0),
