@@ -133,3 +133,48 @@ def test_finished_run_shows_its_epochs_and_links_the_results(data_dir, runs_fold
     assert page.dataframe[0].value["epoch"].tolist() == [1, 2]
     assert "finished" in _badge_text(page)
     assert "Results" in [link.proto.page for link in page.get("page_link")]
+
+
+def _set_settings(page: AppTest, epochs: int) -> None:
+    page.number_input(key="train.epochs").set_value(epochs)
+    page.number_input(key="train.batch_size").set_value(8)
+    page.selectbox(key="train.mode").select("memory")
+    page.run()
+
+
+def _run_until(page: AppTest, states: set[str], timeout: float = 240.0) -> str:
+    """Re-run the page (AppTest fires no fragment timers) until the run reaches a state."""
+    folder = Path(os.environ["FLOWERDASH_RUNS_DIR"])
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        page.run()
+        state = runs.list_runs(folder)[0].state
+        if state in states:
+            page.run()  # the page as it looks in that state
+            return state
+        time.sleep(0.5)
+    raise AssertionError(f"no run reached {states} in {timeout} s")
+
+
+@pytest.mark.slow
+def test_one_epoch_run_started_here_finishes_and_results_show_table_and_heatmap(data_dir):
+    page = _train_page()
+    _set_settings(page, epochs=1)
+    page.button(key="train.start").click().run()
+    assert _run_until(page, {"finished", "failed"}) == "finished"
+    assert "finished" in _badge_text(page)
+    page.switch_page("pages/4_Results.py").run()
+    assert page.dataframe[0].value["class"].tolist() == ["daisy", "rose", "tulip"]
+    assert any(c.key.startswith("results.confusion.") for c in page.get("plotly_chart"))
+
+
+@pytest.mark.slow
+def test_stop_on_a_long_run_ends_stopped(data_dir):
+    page = _train_page()
+    _set_settings(page, epochs=1000)
+    page.button(key="train.start").click().run()
+    assert _run_until(page, {"running"}) == "running"
+    run_dir = launcher.active_run(Path(os.environ["FLOWERDASH_RUNS_DIR"]))
+    page.button(key=f"stop-{run_dir.name}").click().run()
+    assert _run_until(page, {"stopped", "finished", "failed"}) == "stopped"
+    assert "stopped" in _badge_text(page)
