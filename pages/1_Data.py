@@ -226,7 +226,8 @@ def show_samples(train: LoadedDataset, test: LoadedDataset | None) -> None:
         "Classes",
         classes,
         default=classes[:MAX_CLASSES_SHOWN],
-        key=f"data.sample_classes.{split}",
+        # One key per file: another dataset's class choice must not carry over.
+        key=f"data.sample_classes.{dataset.fingerprint}",
         help="Pick the classes to show (the first 12 are shown at first).",
     )
     per_class = controls[2].slider("Per class", 1, 16, 8, key="data.sample_count")

@@ -9,7 +9,7 @@ from streamlit.testing.v1 import AppTest
 from ui_fixtures import write_flowers
 
 from flowerdash.augment import AUGMENT_PARAMS, AugmentSettings
-from ui.state import AUGMENT_KEY
+from ui.state import AUGMENT_KEY, DATASET_KEY, DatasetChoice
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 # The first run imports Keras (about 6 s, more on a busy machine).
@@ -98,3 +98,15 @@ def test_variant_count_sets_the_number_of_variants(data_dir: Path) -> None:
     app.select_slider(key="augment.count").set_value(4).run()
     caption = app.get("image")[1].captions[0]
     assert caption.startswith("4 variants")
+
+
+def test_grayscale_real_dataset_previews(data_dir: Path, real_csv_dir: Path) -> None:
+    app = AppTest.from_file(str(REPO_ROOT / "app.py"), default_timeout=TIMEOUT)
+    train = real_csv_dir / "myonn_mnist_dataset" / "mnist_train_100.csv"
+    app.session_state[DATASET_KEY] = DatasetChoice(train, None, None, "MNIST 100")
+    app.switch_page("pages/2_Augmentation.py")
+    app.run()
+    assert not app.exception
+    assert not app.error
+    assert len(app.get("image")) == 3
+    assert app.selectbox(key="augment.class").options == [str(digit) for digit in range(10)]

@@ -162,3 +162,29 @@ def test_shape_the_file_leaves_open_can_be_set_on_the_page(data_dir: Path) -> No
     app = type_paths(data_page(), "small.csv", shape="2x3x1")
     assert not app.error
     assert metric(app, "Image shape") == "2x3x1"
+
+
+REAL_FILES = [
+    "myonn_mnist_dataset/mnist_train_100.csv",
+    "myonn_mnist_dataset/mnist_test_10.csv",
+    "fashion_mnist_kaggle_subset_lf/fashion-mnist_train.csv",
+    "sign_mnist_subset_noheader/sign_mnist_train.csv",
+    "sign_mnist_subset_noheader/sign_mnist_test.csv",
+    "da4bam_dataset/MNIST sample 100 28x28 dense.CSV",
+    "prasertcbs_basic_dataset/mnist_28x28_2000rows.csv",
+]
+
+
+@pytest.mark.parametrize("name", REAL_FILES)
+def test_every_real_csv_uploads_and_shows_its_images(
+    name: str, data_dir: Path, real_csv_dir: Path
+) -> None:
+    app = data_page()
+    app.radio(key="data.source").set_value("Upload CSV files").run()
+    upload(app, 0, real_csv_dir / name)
+    app.run()
+    app.button[0].click().run()
+    assert not app.exception
+    assert not app.error
+    assert metric(app, "Image shape") == "28x28x1"
+    assert len(app.get("image")) >= 1
