@@ -105,7 +105,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         type=Path,
         metavar="RUN_DIR",
         help="continue a stopped or interrupted run from its last finished epoch, with its "
-        "own settings and data",
+        "own settings and data (--epochs may set a new total)",
     )
     train.add_argument(
         "--verbose",
@@ -161,13 +161,14 @@ def _train(args: argparse.Namespace) -> int:
         ] + [
             spec.cli_flag
             for spec in (*TRAIN_PARAMS, *AUGMENT_PARAMS)
-            if getattr(args, spec.name) is not None
+            if getattr(args, spec.name) is not None and spec.name != "epochs"
         ]
         if extra:
             raise ConfigError(
-                f"--resume continues with the run's own settings and data; drop {', '.join(extra)}"
+                "--resume continues with the run's own settings and data (only --epochs may "
+                f"change); drop {', '.join(extra)}"
             )
-        run_dir = resume_training(args.resume, verbose=args.verbose)
+        run_dir = resume_training(args.resume, epochs=args.epochs, verbose=args.verbose)
     else:
         if args.train is None or args.test is None:
             raise ConfigError("train needs --train PATH and --test PATH (or --resume RUN_DIR)")

@@ -214,21 +214,31 @@ def train_new(
     return _run(writer, job, data, verbose=verbose)
 
 
-def resume_training(run_dir: str | os.PathLike[str], *, verbose: int | None = None) -> Path:
+def resume_training(
+    run_dir: str | os.PathLike[str], *, epochs: int | None = None, verbose: int | None = None
+) -> Path:
     """Continue a stopped or interrupted run from its last saved epoch; return its path.
 
-    Raises RunError for a run in another state, ConfigError if a data file changed since.
+    ``epochs`` changes the run's total number of epochs (to train longer or end sooner); the
+    SGD decay follows the new total from the current step on. Raises RunError for a run in
+    another state, ConfigError if a data file changed since.
     """
     folder = Path(run_dir)
     config = runs.read_config(folder)
     state = runs.read_status(folder).get("state")
     recorded = json.loads((folder / runs.STATUS).read_text()).get("pid")
-    launched_here = state == "queued" or recorded == os.getpid()
+    # A launcher records "queued" with this process's pid before we start: that is us.
+    launched_here = state == "queued" and recorded == os.getpid()
     if state not in RESUMABLE_STATES and not launched_here:
         raise RunError(
             f"{folder}: cannot resume a run that is {state}; expected one of: "
             f"{', '.join(sorted(RESUMABLE_STATES))}"
         )
+    if epochs is not None and epochs != config["settings"]["epochs"]:
+        config["settings"]["epochs"] = TrainSettings.from_dict(
+            {**config["settings"], "epochs": epochs}
+        ).epochs
+        config.setdefault("epochs_changed", []).append({"epochs": epochs, "at": time.time()})
     job = job_from_config(config)
     data = prepare_data(job, classes=config["classes"])
     for part in ("train", "test"):
@@ -240,6 +250,7 @@ def resume_training(run_dir: str | os.PathLike[str], *, verbose: int | None = No
                 "started (its content fingerprint differs); start a new run instead"
             )
     writer = RunWriter(folder)
+    writer.write_config(config)
     return _run(writer, job, data, verbose=verbose, resuming=True)
 
 

@@ -1,0 +1,140 @@
+"""The train, evaluate and predict commands."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+from train_fixtures import write_image_csv
+
+from flowerdash import runs
+from flowerdash.cli import main
+
+CLASSES = ["cat", "dog", "fox"]
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory):
+    """One finished 1-epoch run (trained once for the module) and its data files."""
+    base = tmp_path_factory.mktemp("cli-train")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("FLOWERDASH_CACHE_DIR", str(base / "cache"))
+        train = write_image_csv(base / "train.csv", CLASSES * 8, seed=1)
+        test = write_image_csv(base / "test.csv", CLASSES * 2, seed=2)
+        code = main(
+            ["train", "--train", str(train), "--test", str(test), "--epochs", "1",
+             "--batch-size", "8", "--mode", "memory", "--runs-dir", str(base / "runs"),
+             "--run-id", "done", "--verbose", "0"]
+        )  # fmt: skip
+        assert code == 0
+        yield {"run": base / "runs" / "done", "train": train, "test": test, "base": base}
+
+
+@pytest.mark.slow
+def test_train_prints_the_run_directory_as_its_last_line(finished, capsys):
+    # The module fixture trained already; train once more to capture this test's output.
+    code = main(
+        ["train", "--train", str(finished["train"]), "--test", str(finished["test"]),
+         "--epochs", "1", "--no-augment", "--runs-dir", str(finished["base"] / "runs"),
+         "--run-id", "named", "--verbose", "0"]
+    )  # fmt: skip
+    out = capsys.readouterr().out
+    assert code == 0
+    assert out.strip().splitlines()[-1] == str(finished["base"] / "runs" / "named")
+    assert "precision" in out and "weighted avg" in out
+    assert runs.read_config(finished["base"] / "runs" / "named")["settings"]["augment"] is False
+
+
+@pytest.mark.slow
+def test_evaluate_prints_the_report_for_another_test_file(finished, capsys, tmp_path):
+    other = write_image_csv(tmp_path / "other.csv", ["dog", "fox"] * 5, seed=9, palette=CLASSES)
+    saved = tmp_path / "report.json"
+    code = main(["evaluate", str(finished["run"]), "--test", str(other), "--json", str(saved)])
+    assert code == 0
+    assert "weighted avg" in capsys.readouterr().out
+    report = json.loads(saved.read_text())
+    assert report["count"] == 10 and report["cat"]["support"] == 0
+
+
+@pytest.mark.slow
+def test_predict_prints_top_k_for_images_and_csv_rows(finished, capsys, tmp_path):
+    picture = tmp_path / "red.png"
+    Image.fromarray(np.full((30, 20, 3), (220, 10, 10), dtype=np.uint8)).save(picture)
+    code = main(
+        ["predict", str(finished["run"]), str(picture), str(finished["test"]), "--top-k", "2"]
+    )
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert code == 0
+    assert len(lines) == 1 + 6
+    assert lines[0].startswith(f"{picture}: ")
+    assert lines[1].startswith(f"{finished['test']}:1 (label cat): ")
+    assert all(line.count(" 0.") + line.count(" 1.0") == 2 for line in lines)
+
+
+@pytest.mark.slow
+def test_predict_json_gives_probabilities_summing_at_most_one(finished, capsys):
+    assert main(["predict", str(finished["run"]), str(finished["test"]), "--json"]) == 0
+    results = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert len(results) == 6
+    assert all(0 < sum(p for _, p in r["top"]) <= 1.0001 for r in results)
+
+
+@pytest.mark.slow
+def test_resume_of_a_finished_run_is_refused(finished, capsys):
+    assert main(["train", "--resume", str(finished["run"])]) == 2
+    assert "cannot resume a run that is finished" in capsys.readouterr().err
+
+
+def test_train_with_one_class_exits_2_with_one_line(tmp_path, capsys):
+    data = write_image_csv(tmp_path / "one.csv", ["cat"] * 4)
+    code = main(["train", "--train", str(data), "--test", str(data), "--runs-dir", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.count("\n") == 1 and "only one class" in err and "Traceback" not in err
+
+
+def test_train_with_unknown_test_labels_exits_2_naming_them(tmp_path, capsys):
+    train = write_image_csv(tmp_path / "train.csv", ["cat", "dog"] * 3)
+    test = write_image_csv(tmp_path / "test.csv", ["cat", "yak"], palette=["cat", "dog", "yak"])
+    code = main(["train", "--train", str(train), "--test", str(test), "--runs-dir", str(tmp_path)])
+    assert code == 2
+    assert "yak" in capsys.readouterr().err
+
+
+def test_train_out_of_range_setting_exits_2(tmp_path, capsys):
+    data = write_image_csv(tmp_path / "d.csv", ["cat", "dog"] * 2)
+    code = main(["train", "--train", str(data), "--test", str(data), "--rotation", "400"])
+    assert code == 2
+    assert "rotation" in capsys.readouterr().err
+
+
+def test_resume_with_other_settings_exits_2(tmp_path, capsys):
+    assert main(["train", "--resume", str(tmp_path), "--mode", "manual"]) == 2
+    assert "--mode" in capsys.readouterr().err
+
+
+def test_train_without_data_files_exits_2(capsys):
+    assert main(["train"]) == 2
+    assert "--train PATH and --test PATH" in capsys.readouterr().err
+
+
+def test_train_help_has_one_option_per_declared_setting(capsys):
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    out = capsys.readouterr().out
+    for flag in ("--rotation", "--zoom", "--width-shift", "--height-shift", "--shear",
+                 "--no-horizontal-flip", "--fill-mode", "--no-augment", "--epochs",
+                 "--batch-size", "--mode", "--model", "--optimizer", "--learning-rate",
+                 "--seed", "--runs-dir", "--run-id", "--resume"):  # fmt: skip
+        assert flag in out, flag
+
+
+def test_building_the_cli_does_not_import_keras():
+    code = "import sys; from flowerdash.cli import build_parser; build_parser(); "
+    code += "print('keras' in sys.modules, 'tensorflow' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.stdout.strip() == "False False"
