@@ -118,7 +118,7 @@ def variants_panel(images: np.ndarray, labels: np.ndarray, classes: list[str], s
     original_column, variants_column = st.columns([1.4, 4], gap="medium")
     with original_column:
         st.image(image_grid(images[row : row + 1], columns=1, min_side=160), caption="original")
-        st.caption(f"line {row + 1} of the training file · `{labels[row]}`")
+        st.caption(f"row {row + 1} of the training file · class `{labels[row]}`")
     with variants_column:
         st.image(
             image_grid(variants, columns=variant_columns(int(count)), min_side=128),
@@ -126,7 +126,9 @@ def variants_panel(images: np.ndarray, labels: np.ndarray, classes: list[str], s
         )
 
 
-def batch_panel(images: np.ndarray, labels: np.ndarray, settings: AugmentSettings) -> None:
+def batch_panel(
+    images: np.ndarray, labels: np.ndarray, classes: list[str], settings: AugmentSettings
+) -> None:
     batch_size = min(TrainSettings().batch_size, len(images))
     st.subheader("One training batch, as the model receives it")
     st.caption(
@@ -143,7 +145,7 @@ def batch_panel(images: np.ndarray, labels: np.ndarray, settings: AugmentSetting
     counts = Counter(str(label) for label in labels[rows])
     st.caption(
         "Classes in this batch: "
-        + ", ".join(f"{name} x{count}" for name, count in sorted(counts.items()))
+        + ", ".join(f"{name} x{counts[name]}" for name in classes if counts[name])
     )
 
 
@@ -169,4 +171,4 @@ with settings_column, st.container(border=True):
 with preview_column, errors_shown():
     variants_panel(dataset.images, dataset.labels, list(dataset.classes), chosen)
 with errors_shown():
-    batch_panel(dataset.images, dataset.labels, chosen)
+    batch_panel(dataset.images, dataset.labels, list(dataset.classes), chosen)

@@ -83,3 +83,37 @@ def test_augmentation_page_shows_original_variants_and_batch(open_app_page, scre
     )
     assert loaded_images(page, "[data-testid=stImage] img") >= 3
     save_screenshot(page, screenshot_dir / "augmentation.png")
+
+
+def test_uploaded_real_csv_is_inspected_and_previewed(
+    open_app_page, screenshot_dir, real_csv_dir: Path
+) -> None:
+    page = open_app_page("/Data")
+    page.get_by_text("Upload CSV files").click()
+    wait_for_script_run(page)
+    folder = real_csv_dir / "sign_mnist_subset_noheader"
+    uploaders = page.get_by_test_id("stFileUploaderDropzoneInput")
+    uploaders.nth(0).set_input_files(folder / "sign_mnist_train.csv")
+    expect(page.get_by_text("sign_mnist_train.csv")).to_be_visible()
+    uploaders.nth(1).set_input_files(folder / "sign_mnist_test.csv")
+    expect(page.get_by_text("sign_mnist_test.csv")).to_be_visible()
+    load = page.get_by_role("button", name="Load the uploaded files")
+    expect(load).to_be_enabled()
+    wait_for_script_run(page)
+    load.click()
+    expect(page.get_by_text("Now using")).to_be_visible()
+    wait_for_script_run(page)
+    expect(page.get_by_test_id("stMetric").filter(has_text="Image shape")).to_contain_text(
+        "28x28x1"
+    )
+    expect(page.get_by_test_id("stPlotlyChart")).to_be_visible()
+    save_screenshot(page, screenshot_dir / "data_uploaded.png")
+    # The chosen dataset follows the user to the Augmentation page (same session).
+    page.get_by_test_id("stSidebar").get_by_test_id("stPageLink").filter(
+        has_text="Augmentation"
+    ).click()
+    page.wait_for_url("**/Augmentation")
+    wait_for_script_run(page)
+    expect(page.get_by_test_id("stImage")).to_have_count(3)
+    expect(page.get_by_text("Image (1-")).to_be_visible()
+    save_screenshot(page, screenshot_dir / "augmentation_uploaded.png")
