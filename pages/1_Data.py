@@ -94,6 +94,11 @@ def choose_upload() -> None:
     test_file = right.file_uploader(
         "Test CSV (optional)", type=["csv", "csv.gz"], key="data.upload_test", help=UPLOAD_HELP
     )
+    st.caption(
+        f"Up to {st.get_option('server.maxUploadSize')} MB a file (raise it with "
+        "`--server.maxUploadSize`, see the ? help). Files are kept in the uploads folder "
+        "under their content's hash: uploading the same file again reuses it."
+    )
     shape_text = st.text_input(
         "Image shape HxWxC (optional)", key="data.upload_shape", help=SHAPE_HELP
     )
