@@ -21,7 +21,7 @@ from flowerdash.data.csv_format import (
     resolve_shape,
 )
 from flowerdash.data.labels import class_order, decode_label, encode_labels
-from flowerdash.data.parser import ParsedLabels, decode_chunk, iter_chunks
+from flowerdash.data.parser import ParsedLabels, iter_decoded
 from flowerdash.errors import DatasetError
 
 
@@ -179,8 +179,7 @@ def _parse(
     labels = ParsedLabels()
     rows = 0
     try:
-        for chunk, line in iter_chunks(stream, rest, layout, name):  # type: ignore[arg-type]
-            pixels, chunk_labels = decode_chunk(chunk, line, layout, name)
+        for pixels, chunk_labels in iter_decoded(stream, rest, layout, name):  # type: ignore[arg-type]
             sink.append(pixels)  # type: ignore[union-attr]
             labels.add(chunk_labels)
             rows += len(pixels)

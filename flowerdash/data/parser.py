@@ -20,7 +20,10 @@ from __future__ import annotations
 
 import os
 import re
+import threading
+from collections import deque
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
@@ -30,12 +33,13 @@ from flowerdash.data.csv_format import CsvLayout, read_block
 from flowerdash.errors import DatasetError
 
 #: Bytes of CSV decoded at a time (the bounded buffer; lines are never split across chunks).
-CHUNK_BYTES = 16 * 1024 * 1024
+CHUNK_BYTES = 512 * 1024
 
 #: Longest label accepted, in bytes (a label is a class name, not a document).
 LABEL_LIMIT = 1024
 
 _PAD = 4  # newline bytes placed before a chunk so every field has 3 bytes before its separator
+_NEWLINE_FLAG = 1 << 13  # in a field's code: a newline follows the field (1 << 12: bad field)
 _SPACES_AROUND_COMMA = re.compile(rb"[ \t]*,[ \t]*")
 _CONTROL_BYTES = bytes(c for c in range(32) if c not in (9, 10, 13))
 
@@ -110,11 +114,55 @@ def iter_chunks(
                 f"line longer than {limit} bytes without a line break; expected "
                 f"{layout.field_count} comma-separated values a line",
                 path=path,
-                line=line_number + chunk.count(b"\n"),
+                line=line_number + count_lines(chunk),
             )
         if chunk:
             yield chunk, line_number
-            line_number += chunk.count(b"\n")
+            line_number += count_lines(chunk)
+
+
+def decode_threads() -> int:
+    """Worker threads decoding chunks (NumPy releases the GIL inside its loops)."""
+    return max(1, min(4, os.cpu_count() or 1))
+
+
+def iter_decoded(
+    stream: BinaryIO,
+    start: bytes,
+    layout: CsvLayout,
+    path: str | os.PathLike[str],
+    *,
+    chunk_bytes: int = CHUNK_BYTES,
+    threads: int | None = None,
+) -> Iterator[tuple[np.ndarray, list[bytes]]]:
+    """Yield ``(pixels, labels)`` per chunk, in file order.
+
+    Chunks are decoded by a small thread pool while this thread reads (and hashes) the next
+    ones; at most ``2 * threads`` chunks are in flight, so memory stays bounded. The first
+    ``DatasetError`` in file order is raised.
+    """
+    workers = threads or decode_threads()
+    chunks = iter_chunks(stream, start, layout, path, chunk_bytes=chunk_bytes)
+    if workers == 1:
+        for chunk, line in chunks:
+            yield decode_chunk(chunk, line, layout, path)
+        return
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="flowerdash-parse")
+    window: deque[Future[tuple[np.ndarray, list[bytes]]]] = deque()
+    try:
+        for chunk, line in chunks:
+            window.append(pool.submit(decode_chunk, chunk, line, layout, path))
+            if len(window) >= 2 * workers:
+                yield window.popleft().result()
+        while window:
+            yield window.popleft().result()
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def count_lines(data: bytes) -> int:
+    """Number of ``\\n`` in ``data`` (NumPy: ``bytes.count`` of one byte is far slower)."""
+    return int(np.count_nonzero(np.frombuffer(data, np.uint8) == 10))
 
 
 def _normalize_endings(data: bytes, cr_only: bool) -> bytes:
@@ -125,14 +173,58 @@ def _normalize_endings(data: bytes, cr_only: bool) -> bytes:
     return data.replace(b"\r\n", b"\n")
 
 
+class Workspace:
+    """Scratch arrays reused from chunk to chunk (one per thread).
+
+    Reusing them matters: fresh multi-megabyte arrays cost a page fault per 4 KiB on first
+    touch, which was slower than the arithmetic itself.
+    """
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = 0
+        self._grow(capacity)
+
+    def _grow(self, capacity: int) -> None:
+        total = capacity + _PAD
+        self.capacity = capacity
+        self.buffer = np.empty(total, np.uint8)
+        self.buffer[:_PAD] = 10
+        self.digits = np.empty(total, np.uint8)
+        self.is_digit = np.empty(total, np.bool_)
+        self.wide = np.empty(total, np.uint16)
+        self.separators = np.empty(capacity, np.bool_)
+        self.newlines = np.empty(capacity, np.bool_)
+        self.flags = np.empty(capacity, np.bool_)
+        self.code = np.empty(capacity, np.uint16)
+        self.scratch = np.empty(capacity, np.uint16)
+        self.fields = np.empty(capacity // 2 + 1, np.uint16)
+
+    def ensure(self, size: int) -> None:
+        if size > self.capacity:
+            self._grow(size + size // 4)
+
+
+_workspaces = threading.local()
+
+
+def _workspace(size: int) -> Workspace:
+    workspace = getattr(_workspaces, "workspace", None)
+    if workspace is None:
+        workspace = _workspaces.workspace = Workspace(size)
+    workspace.ensure(size)
+    return workspace
+
+
 def decode_chunk(
     chunk: bytes, first_line: int, layout: CsvLayout, path: str | os.PathLike[str]
 ) -> tuple[np.ndarray, list[bytes]]:
     """Decode whole lines into ``(pixels (L, P) uint8, labels)``; raise ``DatasetError`` at the
     first bad line."""
-    fast = decode_fields(chunk, layout.field_count, layout.label_column)
-    if fast is not None:
-        return fast
+    column = layout.label_column
+    if column in (0, layout.field_count - 1):
+        fast = decode_fields(chunk, layout.field_count, column)
+        if fast is not None:
+            return fast
     return _decode_by_lines(chunk, first_line, layout, path)
 
 
@@ -141,89 +233,94 @@ def decode_fields(
 ) -> tuple[np.ndarray, list[bytes]] | None:
     """Vectorized decode of LF-terminated lines of ``field_count`` fields.
 
-    Returns ``(pixels, labels)`` (``labels`` empty when ``label_column`` is ``None``), or
-    ``None`` when any line breaks a rule; the caller then finds and reports the culprit.
+    ``label_column`` is ``0``, ``field_count - 1`` or ``None`` (no label). Returns
+    ``(pixels uint8 (L, P), labels)``, or ``None`` when any line breaks a rule; the caller then
+    finds and reports the culprit.
     """
-    lines = chunk.count(b"\n")
-    if lines == 0:
-        return np.zeros((0, field_count - (label_column is not None)), np.uint8), []
-    buffer = np.empty(len(chunk) + _PAD, np.uint8)
-    buffer[:_PAD] = 10
+    pixel_count = field_count - (label_column is not None)
+    size = len(chunk)
+    total = size + _PAD
+    work = _workspace(size)
+    buffer = work.buffer[:total]
     body = buffer[_PAD:]
     body[:] = np.frombuffer(chunk, np.uint8)
-    separators = np.flatnonzero(body < 48)
-    if separators.size != lines * field_count:
+    newline = np.equal(body, 10, out=work.newlines[:size])
+    lines = np.count_nonzero(newline)
+    if lines == 0:
+        return np.zeros((0, pixel_count), np.uint8), []
+    separators = np.less(body, 48, out=work.separators[:size])
+    expected = lines * field_count
+    if np.count_nonzero(separators) != expected:
         return None
-    separators += _PAD
-    # a uint32 read at every byte offset: window[i] holds bytes i..i+3 (little-endian)
-    window = np.ndarray((buffer.size - 3,), dtype="<u4", buffer=buffer.data, strides=(1,))
-    fields = window[separators - 3].view(np.uint8).reshape(lines, field_count, 4)
-    if not (fields[:, :-1, 3] == 44).all() or not (fields[:, -1, 3] == 10).all():
-        return None
+    flags = work.flags[:size]
+    if np.count_nonzero(np.equal(body, 44, out=flags)) != lines * (field_count - 1):
+        return None  # a separator candidate that is neither a comma nor a newline
+    # per byte i: the value of the digit run ending at i, plus flags, computed for all bytes at
+    # once; code[j] describes byte j + 3 of ``buffer``, the byte before body[j]
+    digits = np.subtract(buffer, np.uint8(48), out=work.digits[:total])
+    is_digit = np.less(digits, 10, out=work.is_digit[:total])
+    np.multiply(digits, is_digit, out=digits)
+    wide = work.wide[:total]
+    wide[:] = digits
+    code = np.multiply(wide[2 : total - 2], np.uint16(10), out=work.code[:size])
+    code += wide[3 : total - 1]
+    scratch = np.multiply(wide[1 : total - 3], is_digit[2 : total - 2], out=work.scratch[:size])
+    scratch *= np.uint16(100)  # hundreds count only when the tens byte is a digit too
+    code += scratch
+    bad = np.logical_and(is_digit[2 : total - 2], is_digit[1 : total - 3], out=flags)
+    bad &= is_digit[0 : total - 4]  # four digits or more
+    bad |= ~is_digit[3 : total - 1]  # an empty field, or a non-digit before the separator
+    marks = bad.view(np.uint8)
+    marks += newline.view(np.uint8) << 1  # bit 0: bad field, bit 1: a newline follows
+    scratch[:] = marks
+    scratch <<= 12
+    code |= scratch
+    fields = np.compress(separators, code, out=work.fields[:expected])
+    fields = fields.reshape(lines, field_count)
+    if not (fields[:, -1] & _NEWLINE_FLAG).all():
+        return None  # a line with too few or too many fields
+    fields[:, -1] &= np.uint16(_NEWLINE_FLAG - 1)
     labels: list[bytes] = []
-    label_bytes = 0
-    if label_column is not None:
-        ends = separators.reshape(lines, field_count)[:, label_column]
-        if label_column > 0:
-            starts = separators.reshape(lines, field_count)[:, label_column - 1] + 1
+    if label_column is None:
+        pixels = fields
+    else:
+        labels = _labels(chunk, lines, label_column, body)
+        if labels is None:
+            return None
+        pixels = fields[:, 1:] if label_column == 0 else fields[:, :-1]
+    if pixels.max() > 255:  # a value over 255 or a flagged field
+        return None
+    return pixels.astype(np.uint8), labels
+
+
+def _labels(chunk: bytes, lines: int, column: int, body: np.ndarray) -> list[bytes] | None:
+    """The first or last field of each line (a validated chunk), or ``None`` if a label is
+    empty or too long, or if a byte above ``'9'`` sits outside the labels."""
+    starts = np.empty(lines, np.int64)
+    ends = np.empty(lines, np.int64)
+    labels = []
+    position = 0
+    find = chunk.find
+    for line in range(lines):
+        newline = find(b"\n", position)
+        if column == 0:
+            end = find(b",", position)
+            start = position
         else:
-            starts = np.empty_like(ends)
-            starts[0] = _PAD
-            starts[1:] = separators.reshape(lines, field_count)[:-1, -1] + 1
-        lengths = ends - starts
-        if lengths.min() < 1 or lengths.max() > LABEL_LIMIT:
+            end = newline
+            start = chunk.rfind(b",", position, newline) + 1
+        if end - start < 1 or end - start > LABEL_LIMIT:
             return None
-        label_bytes = int(lengths.sum()) + lines
-        offsets = (starts - _PAD).tolist()
-        labels = [chunk[s : s + n] for s, n in zip(offsets, lengths.tolist(), strict=True)]
-        fields = _without_column(fields, label_column)
+        starts[line] = start
+        ends[line] = end
+        labels.append(chunk[start:end])
+        position = newline + 1
+    if body.max() > 57:
         high = np.flatnonzero(body > 57)
-        if high.size and not _inside_labels(high + _PAD, starts, ends):
+        line = np.searchsorted(ends, high, side="right")
+        if line.max() >= lines or not (high >= starts[line]).all():
             return None
-    elif body.max() > 57:
-        return None
-    ones = fields[..., 2] - np.uint8(48)
-    if ones.max() > 9:  # the byte before a separator is not a digit: an empty field
-        return None
-    tens = fields[..., 1] - np.uint8(48)
-    hundreds = fields[..., 0] - np.uint8(48)
-    has_tens = tens <= 9
-    has_hundreds = hundreds <= 9
-    has_hundreds &= has_tens
-    # every field is 1 + has_tens + has_hundreds digits long unless it has more than 3: the
-    # lengths then add up to less than the chunk's size
-    pixel_fields = ones.size
-    counted = 2 * pixel_fields + np.count_nonzero(has_tens) + np.count_nonzero(has_hundreds)
-    if counted + label_bytes != len(chunk):
-        return None
-    values = ones.astype(np.uint16)
-    tens = tens.astype(np.uint16)
-    tens *= has_tens
-    tens *= 10
-    values += tens
-    hundreds = hundreds.astype(np.uint16)
-    hundreds *= has_hundreds
-    hundreds *= 100
-    values += hundreds
-    if values.max() > 255:
-        return None
-    return values.astype(np.uint8), labels
-
-
-def _without_column(fields: np.ndarray, column: int) -> np.ndarray:
-    if column == 0:
-        return fields[:, 1:]
-    if column == fields.shape[1] - 1:
-        return fields[:, :-1]
-    return np.delete(fields, column, axis=1)
-
-
-def _inside_labels(positions: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> bool:
-    """Whether every position lies in some line's label field (``starts``/``ends`` sorted)."""
-    line = np.searchsorted(ends, positions)
-    if line.max() >= ends.size:
-        return False
-    return bool(((positions >= starts[line]) & (positions < ends[line])).all())
+    return labels
 
 
 def _decode_by_lines(
