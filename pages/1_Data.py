@@ -7,6 +7,7 @@ Never imports Keras or TensorFlow.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 import streamlit as st
@@ -51,8 +52,19 @@ def parse_shape_text(text: str) -> tuple[int, int, int] | None:
     return parse_shape(text.strip() or None)
 
 
-def apply_choice(choice: DatasetChoice) -> None:
-    """Read ``choice``'s files; make it the dataset in use only if every file reads cleanly."""
+def with_upload_names(error: DatasetError, names: Mapping[Path, str]) -> DatasetError:
+    """``error`` naming the file as the user uploaded it, not by its stored hashed path."""
+    for stored, original in names.items():
+        if error.path is not None and Path(error.path) == stored:
+            return DatasetError(error.problem, path=f"{original} (uploaded)", line=error.line)
+    return error
+
+
+def apply_choice(choice: DatasetChoice, upload_names: Mapping[Path, str] | None = None) -> None:
+    """Read ``choice``'s files; make it the dataset in use only if every file reads cleanly.
+
+    ``upload_names`` maps stored upload paths to the names the user knows them by (for errors).
+    """
     previous = current_dataset()
     try:
         train = load_dataset_cached(choice.train_path, choice.shape).dataset
@@ -65,6 +77,8 @@ def apply_choice(choice: DatasetChoice) -> None:
                     f"{'x'.join(map(str, train.shape))}; expected the same shape in both files"
                 )
     except (DatasetError, ConfigError) as error:
+        if isinstance(error, DatasetError) and upload_names:
+            error = with_upload_names(error, upload_names)
         show_error(error)
         st.info(f"Still using **{previous.name}**.", icon=":material/undo:")
         return
@@ -115,7 +129,12 @@ def choose_upload() -> None:
             if test_file is not None:
                 test_path = store_upload(test_file.name, test_file.getvalue(), folder)
             name = f"Upload: {train_file.name}" + (f" + {test_file.name}" if test_file else "")
-            apply_choice(DatasetChoice(train_path, test_path, parse_shape_text(shape_text), name))
+            names = {train_path: train_file.name}
+            if test_path is not None:
+                names[test_path] = test_file.name
+            apply_choice(
+                DatasetChoice(train_path, test_path, parse_shape_text(shape_text), name), names
+            )
 
 
 def choose_path() -> None:

@@ -121,7 +121,8 @@ def test_malformed_upload_shows_its_message_and_keeps_the_dataset(
     app.button[0].click().run()
     assert not app.exception
     assert "LFS" in app.error[0].value
-    assert "sign_mnist_test.csv" in app.error[0].value
+    # Named as the user uploaded it, not by its hashed storage path.
+    assert app.error[0].value.startswith("sign_mnist_test.csv (uploaded): ")
     assert chosen(app) is None  # still the bundled dataset
     assert metric(app, "Training images") == str(TRAIN_ROWS)
 
