@@ -35,6 +35,7 @@ _BINARY_SIGNATURES = (
     (b"%PDF", "a PDF document"),
     (b"\xfd7zXZ\x00", "an XZ archive (decompress it first)"),
 )
+_CONTROL_BYTES = re.compile(rb"[\x00-\x08\x0e-\x1f]")
 _INTEGER = re.compile(rb"^\s*\"?\s*-?\d+\s*\"?\s*$")
 _PIXEL_NAME = re.compile(r"^[A-Za-z_ .]*\d+$")
 
@@ -192,11 +193,14 @@ def refuse_non_csv(start: bytes, path: str | os.PathLike[str]) -> None:
     if start.startswith(b"BZh") and b"," not in start[:64]:
         raise DatasetError("this is a bzip2 archive; decompress it first (bunzip2)", path=path)
     sample = start[:65536]
-    if b"\x00" in sample or sum(sample.count(bytes([c])) for c in range(1, 9)) > 0:
+    control = _CONTROL_BYTES.search(sample)
+    if control is not None:
         raise DatasetError(
-            "this is binary data, not a text CSV file (it holds control bytes such as 0x00); "
-            "expected text lines of a label and pixel values",
+            f"found binary data (byte 0x{sample[control.start()]:02x}), not a text CSV file; "
+            "expected text lines of a label and pixel values (is this an image or an archive "
+            "renamed .csv?)",
             path=path,
+            line=sample[: control.start()].count(b"\n") + 1,
         )
 
 

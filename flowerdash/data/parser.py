@@ -282,6 +282,8 @@ def decode_fields(
     fields[:, -1] &= np.uint16(_NEWLINE_FLAG - 1)
     labels: list[bytes] = []
     if label_column is None:
+        if body.max() > 57:
+            return None  # a letter or other byte above '9' among the pixel values
         pixels = fields
     else:
         labels = _labels(chunk, lines, label_column, body)
