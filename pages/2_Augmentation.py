@@ -8,6 +8,7 @@ announced by a spinner.
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 
 import numpy as np
@@ -19,7 +20,7 @@ from flowerdash.errors import ConfigError, DatasetError
 from flowerdash.settings import TrainSettings
 from ui.errors import errors_shown, show_error
 from ui.layout import page_setup
-from ui.loaders import augmented_batch, augmented_variants, load_dataset_cached
+from ui.loaders import augmented_batch, augmented_variants, keras_module, load_dataset_cached
 from ui.state import current_augment_settings, current_dataset, repo_root, set_augment_settings
 from ui.widgets import reset_widgets, settings_widgets
 
@@ -27,7 +28,7 @@ KEY_PREFIX = "augment"
 CLASS_KEY = "augment.class"
 INDEX_KEY = "augment.index"
 SEED_KEY = "augment.seed"
-BATCH_SEED_KEY = "augment.batch_seed"
+BATCH_KEY = "augment.batch"
 VARIANT_COUNTS = (4, 8, 12, 16, 24, 32)
 MAX_SEED = 2**31 - 1
 
@@ -126,21 +127,43 @@ def variants_panel(images: np.ndarray, labels: np.ndarray, classes: list[str], s
         )
 
 
+def training_batch_rows(images: np.ndarray, batch_size: int, seed: int, index: int) -> np.ndarray:
+    """The rows training reads as batch ``index`` (0-based) of its first epoch."""
+    keras_module()  # flowerdash.data.batches imports Keras; load it once, announced
+    from flowerdash.data.batches import ImageBatches
+
+    batches = ImageBatches(images, None, batch_size, shuffle=True, seed=seed)
+    return batches.rows(index)
+
+
+def random_batch(batches: int) -> None:
+    """Button callback: a random batch number of the first epoch."""
+    st.session_state[BATCH_KEY] = int(np.random.default_rng().integers(batches)) + 1
+
+
 def batch_panel(
     images: np.ndarray, labels: np.ndarray, classes: list[str], settings: AugmentSettings
 ) -> None:
-    batch_size = min(TrainSettings().batch_size, len(images))
+    training = TrainSettings()
+    batch_size = min(training.batch_size, len(images))
+    batches = math.ceil(len(images) / batch_size)
     st.subheader("One training batch, as the model receives it")
     st.caption(
-        f"{batch_size} training images drawn at random (the batch size's default) and passed "
-        "through the same augmentation block training runs at the model's input. Each epoch "
-        "draws new transformations, so the model rarely sees the same picture twice."
+        f"The images training reads as this batch of its first epoch (its default batch size "
+        f"{training.batch_size} and seed {training.seed}), passed through the augmentation block "
+        "training builds with that seed. In a live run the block's random draws carry on from "
+        "batch to batch, so each epoch the model sees new variants of every image."
     )
-    st.session_state.setdefault(BATCH_SEED_KEY, 0)
-    st.button("Another batch", on_click=reroll, args=(BATCH_SEED_KEY,), icon=":material/shuffle:")
-    seed = int(st.session_state[BATCH_SEED_KEY])
-    rows = np.sort(np.random.default_rng(seed).choice(len(images), batch_size, replace=False))
-    batch = augmented_batch(np.asarray(images[rows]), settings, seed)
+    st.session_state[BATCH_KEY] = min(max(int(st.session_state.get(BATCH_KEY, 1)), 1), batches)
+    controls = st.columns([1, 1, 4], vertical_alignment="bottom")
+    number = controls[0].number_input(
+        f"Batch (1-{batches})", min_value=1, max_value=batches, step=1, key=BATCH_KEY
+    )
+    controls[1].button(
+        "Another batch", on_click=random_batch, args=(batches,), icon=":material/shuffle:"
+    )
+    rows = training_batch_rows(images, batch_size, training.seed, int(number) - 1)
+    batch = augmented_batch(np.asarray(images[rows]), settings, training.seed)
     st.image(image_grid(batch, columns=16, min_side=64), width="stretch")
     counts = Counter(str(label) for label in labels[rows])
     st.caption(

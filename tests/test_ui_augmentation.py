@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 from ui_fixtures import write_flowers
@@ -110,3 +111,36 @@ def test_grayscale_real_dataset_previews(data_dir: Path, real_csv_dir: Path) -> 
     assert not app.error
     assert len(app.get("image")) == 3
     assert app.selectbox(key="augment.class").options == [str(digit) for digit in range(10)]
+
+
+def batch_caption(app: AppTest) -> str:
+    return next(item.value for item in app.caption if item.value.startswith("Classes in this"))
+
+
+def test_batch_is_a_batch_of_the_first_training_epoch(data_dir: Path) -> None:
+    from ui_fixtures import CLASSES, TRAIN_ROWS
+
+    from flowerdash.data.batches import ImageBatches
+    from flowerdash.settings import TrainSettings
+
+    app = augmentation_page()
+    app.number_input(key="augment.batch").set_value(1).run()
+    training = TrainSettings()
+    expected = ImageBatches(
+        np.zeros((TRAIN_ROWS, 1)), None, training.batch_size, shuffle=True, seed=training.seed
+    ).rows(0)
+    labels = [CLASSES[row % len(CLASSES)] for row in expected]
+    counts = ", ".join(f"{name} x{labels.count(name)}" for name in CLASSES if name in labels)
+    assert batch_caption(app) == f"Classes in this batch: {counts}"
+
+
+def test_choosing_another_batch_number_changes_the_batch(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_flowers(tmp_path / "data", train_rows=70)  # three batches of 32, 32 and 6
+    monkeypatch.setenv("FLOWERDASH_DATA_DIR", str(tmp_path / "data"))
+    app = augmentation_page()
+    assert app.number_input(key="augment.batch").label == "Batch (1-3)"
+    before = image_urls(app)[2]
+    app.number_input(key="augment.batch").set_value(2).run()
+    assert image_urls(app)[2] != before

@@ -40,10 +40,10 @@ def flower_images(count: int, seed: int) -> tuple[list[str], np.ndarray]:
     return labels, rng.integers(0, 256, (count, *SHAPE), dtype=np.uint8)
 
 
-def write_flowers(folder: Path) -> tuple[Path, Path]:
+def write_flowers(folder: Path, train_rows: int = TRAIN_ROWS) -> tuple[Path, Path]:
     """Write the small stand-in for the bundled dataset; return (train, test) paths."""
     folder.mkdir(parents=True, exist_ok=True)
-    train_labels, train_images = flower_images(TRAIN_ROWS, seed=1)
+    train_labels, train_images = flower_images(train_rows, seed=1)
     test_labels, test_images = flower_images(TEST_ROWS, seed=2)
     test_images[LEAKED_TEST_ROW] = train_images[LEAKED_FROM_TRAIN_ROW]
     return (
