@@ -8,6 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
 
 def csv_text(
     labels: Sequence[str],

@@ -9,11 +9,10 @@ import sys
 from pathlib import Path
 
 import numpy as np
+from data_helpers import REPO_ROOT, csv_text, random_images, write
 from PIL import Image
 
 from flowerdash.cli import main
-from tests.conftest import REPO_ROOT
-from tests.data_helpers import csv_text, random_images, write
 
 
 def _csv(tmp_path: Path) -> Path:

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from data_helpers import csv_text, random_images, write
 
 from flowerdash.data import cache as cache_module
 from flowerdash.data import cache_info, cache_status, clear_cache, default_cache_dir, load_dataset
 from flowerdash.errors import DatasetError
-from tests.data_helpers import csv_text, random_images, write
 
 
 @pytest.fixture

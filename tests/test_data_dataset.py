@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from data_helpers import csv_text, random_images, write
 
 from flowerdash.data import class_order, encode_labels, load_dataset
 from flowerdash.errors import DatasetError
-from tests.data_helpers import csv_text, random_images, write
 
 REAL_FILES = [
     # (path under real_csv_formats, rows, header, label_column, classes)

@@ -8,13 +8,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from data_helpers import csv_text, random_images, write
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from flowerdash.data import load_dataset
 from flowerdash.data.parser import LABEL_LIMIT
 from flowerdash.errors import DatasetError
-from tests.data_helpers import csv_text, random_images, write
 
 GOOD = "a,1,2,3,4\nb,5,6,7,8\na,9,10,11,12\n"
 
