@@ -66,7 +66,7 @@ def live_training_figure(
     for col, (key, _) in enumerate(_METRICS, start=1):
         first = col == 1
         figure.add_trace(
-            go.Scattergl(
+            go.Scatter(
                 x=batch_x,
                 y=[r.get(key) for r in batch_records],
                 mode="lines+markers",
