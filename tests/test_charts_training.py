@@ -96,3 +96,9 @@ def test_runs_overlay_has_one_line_per_run_with_the_metric():
     figure = runs_overlay_figure({"run a": with_metric, "run b": without}, "val_accuracy")
     assert [t.name for t in figure.data] == ["run a"]
     assert list(figure.data[0].y) == [0.3, 0.4]
+
+
+def test_live_figure_spans_the_planned_epochs_when_given():
+    figure = live_training_figure([_batch(1, 1, 2.0, 0.1)], [], epochs=5)
+    assert list(figure.layout.xaxis.range) == [0, 5]
+    assert list(figure.layout.xaxis2.range) == [0, 5]

@@ -213,7 +213,7 @@ def downloads(run_dir: Path, report: Mapping[str, Any]) -> None:
 
 
 def summary_metrics(run_dir: Path, report: Mapping[str, Any], config: Mapping[str, Any]) -> None:
-    """Draw the headline numbers: test accuracy, test images, epochs, model and mode."""
+    """Draw the headline numbers (test accuracy, test images, epochs, mode) and the settings."""
     status = runs.read_status(run_dir)
     settings = config.get("settings", {})
     accuracy = overall_accuracy(report)
@@ -221,11 +221,18 @@ def summary_metrics(run_dir: Path, report: Mapping[str, Any], config: Mapping[st
     columns = st.columns(4)
     columns[0].metric("Test accuracy", "?" if accuracy is None else f"{accuracy:.1%}")
     columns[1].metric("Test images", int(table["support"].sum()))
-    columns[2].metric(
-        "Epochs",
-        f"{status.get('epoch') or '?'} of {settings.get('epochs') or status.get('epochs')}",
-    )
-    columns[3].metric("Model · mode", f"{settings.get('model', '?')} · {settings.get('mode', '?')}")
+    planned = settings.get("epochs") or status.get("epochs") or "?"
+    columns[2].metric("Epochs", f"{status.get('epoch') or '?'} of {planned}")
+    columns[3].metric("Training mode", settings.get("mode", "?"))
+    details = [
+        f"model {settings.get('model', '?')}",
+        f"{settings.get('optimizer', '?')} at learning rate {settings.get('learning_rate', '?')}",
+        f"batch size {settings.get('batch_size', '?')}",
+        "augmented" if settings.get("augment") else "no augmentation",
+        f"seed {settings.get('seed', '?')}",
+        f"run {status.get('state', '?')}",
+    ]
+    st.caption(" · ".join(details))
 
 
 def per_class_section(report: Mapping[str, Any]) -> None:

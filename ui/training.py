@@ -222,7 +222,9 @@ def live_view(run_dir: Path, was_active: bool) -> None:
     progress.update()
     _progress_line(progress, status)
     st.plotly_chart(
-        live_training_figure(progress.batches, progress.epochs),
+        live_training_figure(
+            progress.batches, progress.epochs, epochs=int(status.get("epochs") or 0) or None
+        ),
         key=f"live-chart-{run_dir.name}",
         config={"displaylogo": False},
     )

@@ -34,7 +34,7 @@ def _two_panel_figure(height: int) -> go.Figure:
     figure.update_layout(
         height=height,
         margin={"l": 10, "r": 10, "t": 40, "b": 10},
-        legend={"orientation": "h", "yanchor": "bottom", "y": -0.3, "x": 0},
+        legend={"orientation": "h", "yanchor": "top", "y": -0.22, "x": 0},
         hovermode="x unified",
     )
     figure.update_xaxes(title_text="epoch", rangemode="tozero")
@@ -53,15 +53,19 @@ def live_training_figure(
     batch_records: Sequence[Mapping[str, Any]],
     epoch_records: Sequence[Mapping[str, Any]],
     *,
-    height: int = 340,
+    epochs: int | None = None,
+    height: int = 360,
 ) -> go.Figure:
     """Return the live loss and accuracy chart.
 
     ``batch_records`` and ``epoch_records`` are ``progress.jsonl`` records (``kind`` "batch"
     and "epoch"). Training per-batch values are a thin line of small points; per-epoch
-    training and validation values are large markers joined by lines.
+    training and validation values are large markers joined by lines. With ``epochs`` (the
+    planned count) the x axis spans the whole run, so the chart also shows how far it got.
     """
     figure = _two_panel_figure(height)
+    if epochs:
+        figure.update_xaxes(range=[0, epochs])
     batch_x = [batch_position(r) for r in batch_records]
     for col, (key, _) in enumerate(_METRICS, start=1):
         first = col == 1
@@ -135,7 +139,7 @@ def history_figure(history: pd.DataFrame, *, height: int = 340) -> go.Figure:
 
 
 def runs_overlay_figure(
-    histories: Mapping[str, pd.DataFrame], metric: str = "val_accuracy", *, height: int = 380
+    histories: Mapping[str, pd.DataFrame], metric: str = "val_accuracy", *, height: int = 400
 ) -> go.Figure:
     """Return one line per run of ``metric`` against the epoch (1-based), for comparing runs.
 
@@ -156,7 +160,7 @@ def runs_overlay_figure(
         xaxis_title="epoch",
         yaxis_title=metric.replace("_", " "),
         hovermode="x unified",
-        legend={"orientation": "h", "yanchor": "bottom", "y": -0.35, "x": 0},
+        legend={"orientation": "h", "yanchor": "top", "y": -0.18, "x": 0},
     )
     if metric.endswith("accuracy"):
         figure.update_yaxes(range=[0, 1.02])
