@@ -164,7 +164,7 @@ def batch_panel(
     )
     rows = training_batch_rows(images, batch_size, training.seed, int(number) - 1)
     batch = augmented_batch(np.asarray(images[rows]), settings, training.seed)
-    st.image(image_grid(batch, columns=16, min_side=64), width="stretch")
+    st.image(image_grid(batch, columns=8, min_side=96), width="stretch")
     counts = Counter(str(label) for label in labels[rows])
     st.caption(
         "Classes in this batch: "
