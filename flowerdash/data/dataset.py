@@ -116,13 +116,15 @@ def load_dataset(
     *,
     use_cache: bool = True,
     cache_dir: str | os.PathLike[str] | None = None,
+    threads: int | None = None,
 ) -> ImageDataset:
     """Parse and validate an image CSV (or ``.csv.gz``), or memory-map it from the cache.
 
     ``shape`` (``(H, W, C)`` or ``"HxWxC"``) overrides the shape inferred from the number of
     pixel values. With ``use_cache`` the first parse writes a cache entry in ``cache_dir``
     (default ``default_cache_dir()``) and later calls on the unchanged file open it without
-    parsing. Raises ``DatasetError`` naming the file, line, what was found and what was expected.
+    parsing. ``threads`` decode chunks in parallel (default: up to 4, one per core).
+    Raises ``DatasetError`` naming the file, line, what was found and what was expected.
     """
     name = os.fspath(path)
     wanted = parse_shape(shape)
@@ -140,7 +142,7 @@ def load_dataset(
         raise DatasetError(f"cannot be read ({error.strerror})", path=name) from None
     stream, gzipped = open_binary(name)
     with stream:
-        return _parse(name, stream, gzipped, stat, wanted, folder if use_cache else None)
+        return _parse(name, stream, gzipped, stat, wanted, folder if use_cache else None, threads)
 
 
 def _parse(
@@ -150,6 +152,7 @@ def _parse(
     stat: os.stat_result,
     shape: tuple[int, int, int] | None,
     cache_dir: Path | None,
+    threads: int | None,
 ) -> ImageDataset:
     stream = _HashingReader(raw, cache.new_hasher())
     first, rest, bom, ending, number = read_first_line(stream, name)  # type: ignore[arg-type]
@@ -179,7 +182,7 @@ def _parse(
     labels = ParsedLabels()
     rows = 0
     try:
-        for pixels, chunk_labels in iter_decoded(stream, rest, layout, name):  # type: ignore[arg-type]
+        for pixels, chunk_labels in iter_decoded(stream, rest, layout, name, threads=threads):  # type: ignore[arg-type]
             sink.append(pixels)  # type: ignore[union-attr]
             labels.add(chunk_labels)
             rows += len(pixels)

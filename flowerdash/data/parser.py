@@ -84,41 +84,28 @@ def iter_chunks(
     pending = _normalize_endings(start, cr_only)
     line_number = layout.first_data_line
     eof = False
-    while not eof:
-        block = read_block(stream, size, path)
-        if on_bytes is not None and block:
-            on_bytes(block)
-        eof = not block
-        data = pending + _normalize_endings(block, cr_only) if block else pending
-        if data.endswith(b"\r") and not eof:
-            cut = data.rfind(b"\n", 0, len(data) - 1)  # a CRLF split across blocks
-        else:
-            cut = data.rfind(b"\n")
-        if eof:
-            if data and not data.endswith(b"\n"):
-                data += b"\n"  # a missing final newline
-            cut = len(data) - 1
-        if cut < 0:
-            if len(data) > limit:
-                raise DatasetError(
-                    f"line longer than {limit} bytes without a line break; expected "
-                    f"{layout.field_count} comma-separated values a line",
-                    path=path,
-                    line=line_number,
-                )
-            pending = data
-            continue
-        chunk, pending = data[: cut + 1], data[cut + 1 :]
-        if len(pending) > limit:
+    while True:
+        while len(pending) < size and not eof:
+            block = read_block(stream, size, path)
+            if on_bytes is not None and block:
+                on_bytes(block)
+            eof = not block
+            pending += _normalize_endings(block, cr_only)
+        if not pending:
+            return
+        if eof and not pending.endswith(b"\n"):
+            pending += b"\n"  # a missing final newline
+        cut = pending.rfind(b"\n", 0, size)
+        if cut < 0:  # no line break in `size` >= 2 * limit bytes
             raise DatasetError(
                 f"line longer than {limit} bytes without a line break; expected "
                 f"{layout.field_count} comma-separated values a line",
                 path=path,
-                line=line_number + count_lines(chunk),
+                line=line_number,
             )
-        if chunk:
-            yield chunk, line_number
-            line_number += count_lines(chunk)
+        chunk, pending = pending[: cut + 1], pending[cut + 1 :]
+        yield chunk, line_number
+        line_number += count_lines(chunk)
 
 
 def decode_threads() -> int:
@@ -210,7 +197,7 @@ _workspaces = threading.local()
 def _workspace(size: int) -> Workspace:
     workspace = getattr(_workspaces, "workspace", None)
     if workspace is None:
-        workspace = _workspaces.workspace = Workspace(size)
+        workspace = _workspaces.workspace = Workspace(max(size, CHUNK_BYTES))
     workspace.ensure(size)
     return workspace
 
@@ -259,9 +246,7 @@ def decode_fields(
     # once; code[j] describes byte j + 3 of ``buffer``, the byte before body[j]
     digits = np.subtract(buffer, np.uint8(48), out=work.digits[:total])
     is_digit = np.less(digits, 10, out=work.is_digit[:total])
-    np.multiply(digits, is_digit, out=digits)
-    wide = work.wide[:total]
-    wide[:] = digits
+    wide = np.multiply(digits, is_digit, out=work.wide[:total])  # digit values, 0 elsewhere
     code = np.multiply(wide[2 : total - 2], np.uint16(10), out=work.code[:size])
     code += wide[3 : total - 1]
     scratch = np.multiply(wide[1 : total - 3], is_digit[2 : total - 2], out=work.scratch[:size])
@@ -269,11 +254,12 @@ def decode_fields(
     code += scratch
     bad = np.logical_and(is_digit[2 : total - 2], is_digit[1 : total - 3], out=flags)
     bad &= is_digit[0 : total - 4]  # four digits or more
-    bad |= ~is_digit[3 : total - 1]  # an empty field, or a non-digit before the separator
+    # an empty field, or a non-digit before the separator (bad | ~digit, without a temporary)
+    np.greater_equal(bad, is_digit[3 : total - 1], out=bad)
     marks = bad.view(np.uint8)
-    marks += newline.view(np.uint8) << 1  # bit 0: bad field, bit 1: a newline follows
-    scratch[:] = marks
-    scratch <<= 12
+    marks += newline.view(np.uint8)
+    marks += newline.view(np.uint8)  # bit 0: bad field, bit 1: a newline follows
+    np.left_shift(marks, 12, out=scratch, dtype=np.uint16)
     code |= scratch
     fields = np.compress(separators, code, out=work.fields[:expected])
     fields = fields.reshape(lines, field_count)
