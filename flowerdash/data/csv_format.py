@@ -36,7 +36,7 @@ _BINARY_SIGNATURES = (
     (b"\xfd7zXZ\x00", "an XZ archive (decompress it first)"),
 )
 _CONTROL_BYTES = re.compile(rb"[\x00-\x08\x0e-\x1f]")
-_INTEGER = re.compile(rb"^\s*\"?\s*-?\d+\s*\"?\s*$")
+_LABEL_NAMES = tuple(name.encode() for name in LABEL_COLUMN_NAMES)
 _PIXEL_NAME = re.compile(r"^[A-Za-z_ .]*\d+$")
 
 
@@ -211,8 +211,8 @@ def split_fields(line: bytes) -> list[bytes]:
 
 
 def is_integer_token(token: bytes) -> bool:
-    """Whether ``token`` reads as an integer (quotes and spaces allowed around it)."""
-    return bool(_INTEGER.match(token))
+    """Whether a trimmed ``token`` reads as an integer (``12``, ``-3``)."""
+    return token.isdigit() or (token[:1] == b"-" and token[1:].isdigit())
 
 
 def detect_layout(
@@ -236,10 +236,10 @@ def detect_layout(
             line=line_number,
         )
     numeric = [is_integer_token(f) for f in fields]
-    names = _decode_names(fields)
-    named = [i for i, n in enumerate(names) if n.strip().lower() in LABEL_COLUMN_NAMES]
+    named = [i for i, f in enumerate(fields) if f.lower() in _LABEL_NAMES]
     header = bool(named) or not all(numeric[1:-1]) or (not numeric[0] and not numeric[-1])
     if header:
+        names = [f.decode("utf-8", errors="replace") for f in fields]
         if named:
             label_column = named[0]
         else:
@@ -268,10 +268,6 @@ def detect_layout(
         line_ending=line_ending,
         first_data_line=first_data_line,
     )
-
-
-def _decode_names(fields: list[bytes]) -> list[str]:
-    return [f.decode("utf-8", errors="replace") for f in fields]
 
 
 def read_first_line(

@@ -21,7 +21,7 @@ from flowerdash.data.csv_format import (
     resolve_shape,
 )
 from flowerdash.data.labels import class_order, decode_label, encode_labels
-from flowerdash.data.parser import ParsedLabels, iter_decoded
+from flowerdash.data.parser import CHUNK_BYTES, ParsedLabels, iter_decoded
 from flowerdash.errors import DatasetError
 
 
@@ -179,6 +179,8 @@ def _parse(
         estimate = stat.st_size * (8 if gzipped else 1) // (2 * layout.field_count) + 1
         memory = _MemorySink(row_bytes, estimate)
     sink = writer if writer is not None else memory
+    if threads is None and stat.st_size < 8 * CHUNK_BYTES:
+        threads = 1  # a small file: starting threads would cost more than they save
     labels = ParsedLabels()
     rows = 0
     try:
