@@ -27,6 +27,12 @@ def save_training_plot(
                 axis.plot(epochs, history[column], style, marker="o", markersize=3, label=label)
         axis.set_xlabel("Epoch")
         axis.set_ylabel(name)
+        losses = history[[c for c in (metric, f"val_{metric}") if c in history]].to_numpy()
+        if metric == "loss" and losses.size and (losses > 0).all():
+            # Early validation losses can be 100x the rest (BatchNorm statistics still settling):
+            # a log scale keeps the whole curve readable.
+            axis.set_yscale("log")
+            name += " (log scale)"
         axis.set_title(name)
         axis.grid(alpha=0.3)
         axis.legend()
