@@ -74,7 +74,12 @@ def prepare_data(job: TrainJob, classes: list[str] | None = None) -> PreparedDat
     from flowerdash.data import load_dataset
 
     train = load_dataset(job.train_path, job.shape)
-    test = load_dataset(job.test_path, job.shape or tuple(train.shape))
+    test = load_dataset(job.test_path, job.shape)
+    if tuple(test.images.shape[1:]) != tuple(train.images.shape[1:]) and np.prod(
+        test.images.shape[1:]
+    ) == np.prod(train.images.shape[1:]):
+        # Same pixel count, shape inferred differently: read the test file as training reads.
+        test = load_dataset(job.test_path, tuple(train.images.shape[1:]))
     classes = list(classes) if classes is not None else [str(c) for c in train.classes]
     if len(classes) < 2:
         raise ConfigError(
@@ -183,7 +188,18 @@ def _trim_history(writer: RunWriter, epochs_done: int) -> None:
     if not source.exists():
         return
     lines = source.read_text().splitlines(keepends=True)
-    kept = lines[:1] + [line for line in lines[1:] if int(line.split(",", 1)[0]) < epochs_done]
+    fields = lines[0].count(",") if lines else 0
+
+    def keep(line: str) -> bool:  # whole rows of the epochs the backup holds
+        epoch = line.split(",", 1)[0]
+        return (
+            line.endswith("\n")
+            and line.count(",") == fields
+            and epoch.isdigit()
+            and (int(epoch) < epochs_done)
+        )
+
+    kept = lines[:1] + [line for line in lines[1:] if keep(line)]
     writer.publish(CSV_LOGGER_FILE, lambda path: path.write_text("".join(kept)))
     writer.publish_copy(source, runs.HISTORY)
 
