@@ -1,19 +1,26 @@
 """Vectorized, validating parser for the lines of an image CSV.
 
-The file is read in chunks of whole lines (``CHUNK_BYTES``, a bounded buffer). Each chunk is
-decoded with NumPy over its bytes, never per value in Python:
+The file is read in chunks of whole lines (``CHUNK_BYTES``, a bounded buffer that stays in the
+CPU cache). Each chunk is decoded with NumPy over its bytes, never per value in Python:
 
-1. every byte below ``'0'`` is a separator candidate: their positions are found at once;
-2. a 4-byte window ending at each separator (read through an unaligned ``uint32`` view) holds
-   the field's last three bytes and the separator itself, so one gather yields every field;
-3. the separators must be commas, with a newline after exactly ``field_count`` fields per line;
-   every pixel field must be 1 to 3 digits (a byte count identity proves it) and at most 255.
+1. whole-array passes over the bytes compute, for every byte, the value of the digit run that
+   ends there (ones + 10 * tens + 100 * hundreds, each counted only if it is a digit of the
+   same run) and flags: "this field is empty, ends in a non-digit or has 4+ digits" and "a
+   newline follows";
+2. one ``np.compress`` keeps the entries just before each separator: one code per field;
+3. the counts must add up (``field_count`` separators a line, all of them commas except one
+   newline at the end of each line), no byte above ``'9'`` may sit outside the labels, and
+   every pixel code must be a clean value <= 255.
+
+Scratch arrays are reused from chunk to chunk (``Workspace``), and chunks are decoded by a
+small thread pool (NumPy releases the GIL) while the reading thread hashes the next ones.
 
 A chunk that fails any check, or that holds something the fast path does not handle (quotes,
-spaces, blank lines, a label with a dash or a space...), is decoded line by line: each line is
-tidied (the lenient cases in data/README.md), its label split off, and the pixel part decoded
-by the same vectorized code. If that fails too, the lines are checked one at a time to report
-the first bad one: its 1-based line number, what was found and what was expected.
+spaces, blank lines, a label with a dash or a space, a label column in the middle...), is
+decoded line by line: each line is tidied (the lenient cases in data/README.md), its label
+split off, and the pixel part decoded by the same vectorized code. If that fails too, the
+lines are checked one at a time to report the first bad one: its 1-based line number, what
+was found and what was expected.
 """
 
 from __future__ import annotations
@@ -109,8 +116,13 @@ def iter_chunks(
 
 
 def decode_threads() -> int:
-    """Worker threads decoding chunks (NumPy releases the GIL inside its loops)."""
-    return max(1, min(4, os.cpu_count() or 1))
+    """Worker threads decoding chunks (NumPy releases the GIL inside its loops): one per core
+    this process may use, at most 4."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(4, cores))
 
 
 def iter_decoded(
