@@ -6,7 +6,7 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import numpy as np
 
@@ -29,13 +29,15 @@ def load_run_model(run_dir: str | os.PathLike[str]) -> keras.Model:
     return keras.saving.load_model(path, safe_mode=True, compile=False)
 
 
-def read_image(path: str | os.PathLike[str], shape: Sequence[int]) -> np.ndarray:
+def read_image(path: str | os.PathLike[str] | BinaryIO, shape: Sequence[int]) -> np.ndarray:
     """Read a PNG/JPEG/... as uint8 ``shape`` (H, W, C): converted to RGB or grayscale, resized.
 
-    Raises DatasetError for a file that is not an image.
+    ``path`` may also be an open binary file (e.g. an upload). Raises DatasetError for a file
+    that is not an image.
     """
     from PIL import Image, UnidentifiedImageError
 
+    name = str(getattr(path, "name", None) or path) if not isinstance(path, str) else path
     height, width, channels = (int(v) for v in shape)
     try:
         with Image.open(path) as image:
@@ -45,9 +47,9 @@ def read_image(path: str | os.PathLike[str], shape: Sequence[int]) -> np.ndarray
                 converted = converted.resize((width, height), Image.Resampling.BILINEAR)
             array = np.asarray(converted, dtype=np.uint8)
     except FileNotFoundError:
-        raise DatasetError("file not found", path=os.fspath(path)) from None
+        raise DatasetError("file not found", path=name) from None
     except (UnidentifiedImageError, OSError) as error:
-        raise DatasetError(f"not a readable image ({error})", path=os.fspath(path)) from None
+        raise DatasetError(f"not a readable image ({error})", path=name) from None
     return array.reshape(height, width, channels)
 
 
