@@ -9,7 +9,13 @@ what a visitor sees once the server has served the page once. Target: warm under
 The baseline row is AppTest's own cost for a one-line script (part of every figure); the
 "slider moved" row is a rerun after moving the rotation slider (a new preview and batch).
 
-    .venv/bin/python benchmarks/pages.py [--repeat 5]
+    .venv/bin/python benchmarks/pages.py [--repeat 5] [--browser]
+
+``--browser`` also times real visits: a live ``streamlit run app.py`` server and Debian's
+Chromium, from navigation until the script has finished and every image is decoded (cold: the
+server's first visit of the page; warm: the median of later visits, each a new tab and so a new
+session, in one browser profile whose HTTP cache keeps the JavaScript, as a returning user's).
+The machine's load average is printed with it: on a shared machine it dominates these figures.
 """
 
 from __future__ import annotations
@@ -90,9 +96,48 @@ def measure(page: str | None, repeat: int) -> dict[str, float]:
     return figures
 
 
+BROWSER_PATHS = (("Home", "/"), ("Data", "/Data"), ("Augmentation", "/Augmentation"))
+IMAGES_DECODED = (
+    "() => [...document.querySelectorAll('[data-testid=stImage] img')]"
+    ".every(i => i.complete && i.naturalWidth > 0)"
+)
+
+
+def browser_visits(repeat: int) -> list[tuple[str, float, float, float]]:
+    """(page, cold s, warm median s, warm max s) of real visits through Chromium."""
+    sys.path.insert(0, str(REPO_ROOT))
+    from tests.browser.conftest import launched_chromium, running_app, wait_for_script_run
+
+    def visit(context: object, url: str) -> float:
+        page = context.new_page()  # type: ignore[attr-defined]
+        started = time.perf_counter()
+        page.goto(url)
+        wait_for_script_run(page)
+        page.wait_for_function(IMAGES_DECODED, timeout=120_000)
+        seconds = time.perf_counter() - started
+        page.close()
+        return seconds
+
+    rows = []
+    with (
+        tempfile.TemporaryDirectory() as scratch,
+        running_app(Path(scratch)) as base,
+        launched_chromium() as browser,
+    ):
+        # One browser profile, as a returning user has: its HTTP cache keeps Streamlit's and
+        # plotly's JavaScript; each visit is a new tab, so a new session on the server.
+        context = browser.new_context(viewport={"width": 1440, "height": 1000})
+        for name, path in BROWSER_PATHS:
+            cold = visit(context, base + path)
+            warm = [visit(context, base + path) for _ in range(repeat)]
+            rows.append((name, cold, statistics.median(warm), max(warm)))
+    return rows
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5, help="warm runs per page (default 5)")
+    parser.add_argument("--browser", action="store_true", help="also time visits in Chromium")
     parser.add_argument("--page", help=argparse.SUPPRESS)  # internal: measure one page
     args = parser.parse_args()
     if args.page is not None:
@@ -123,6 +168,15 @@ def main() -> int:
             print(
                 f"{'  slider moved':<18}{'':>9}{figures['slider']:>17.2f}{'':>14}"
                 f"  < {TARGET_S:.0f} s {slider_verdict}"
+            )
+    if args.browser:
+        print("\nIn Chromium, a live server (navigation until the script ends and images decode)")
+        print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+        print(f"{'page':<18}{'cold s':>9}{'warm s (median)':>17}{'warm s (max)':>14}  target")
+        for name, cold, median, worst in browser_visits(args.repeat):
+            verdict = "ok" if median < TARGET_S else "SLOW"
+            print(
+                f"{name:<18}{cold:>9.2f}{median:>17.2f}{worst:>14.2f}  < {TARGET_S:.0f} s {verdict}"
             )
     return 0
 

@@ -17,6 +17,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -70,10 +71,13 @@ def _wait_healthy(url: str, process: subprocess.Popen[bytes], log_path: Path) ->
     )
 
 
-@pytest.fixture(scope="session")
-def app_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Start the dashboard on a free localhost port; yield its base URL; stop it afterwards."""
-    work = tmp_path_factory.mktemp("app_server")
+@contextmanager
+def running_app(work: Path) -> Iterator[str]:
+    """Run ``streamlit run app.py`` on a free localhost port; yield its base URL; stop it.
+
+    The cache, uploads and runs folders go under ``work``; the server's output goes to
+    ``work/streamlit.log`` (shown if it fails to start).
+    """
     port = free_port()
     env = {
         **os.environ,
@@ -111,11 +115,9 @@ def app_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             process.wait()
 
 
-@pytest.fixture(scope="session")
-def chromium() -> Iterator[Browser]:
+@contextmanager
+def launched_chromium() -> Iterator[Browser]:
     """Debian's Chromium, headless, driven by Playwright."""
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: run `make browser` (scripts/ensure_chromium.sh)")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
@@ -124,6 +126,22 @@ def chromium() -> Iterator[Browser]:
             yield browser
         finally:
             browser.close()
+
+
+@pytest.fixture(scope="session")
+def app_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Start the dashboard on a free localhost port; yield its base URL; stop it afterwards."""
+    with running_app(tmp_path_factory.mktemp("app_server")) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[Browser]:
+    """Debian's Chromium, headless, driven by Playwright."""
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: run `make browser` (scripts/ensure_chromium.sh)")
+    with launched_chromium() as browser:
+        yield browser
 
 
 @pytest.fixture
