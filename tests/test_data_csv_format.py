@@ -113,3 +113,13 @@ def test_count_that_fits_no_square_image_asks_for_the_shape():
 def test_files_that_are_not_image_csvs_are_refused_saying_what_they_are(start, fragment):
     with pytest.raises(DatasetError, match=fragment):
         refuse_non_csv(start, "f.csv")
+
+
+def test_first_data_line_with_a_bad_value_is_not_mistaken_for_a_header():
+    layout = _layout(b"7,1,x,3,4")
+    assert (layout.header, layout.label_column, layout.first_data_line) == (False, 0, 1)
+
+
+def test_header_of_unnamed_columns_is_detected_because_it_is_all_words():
+    layout = _layout(b"name," + b",".join(b"px%d" % i for i in range(4)))
+    assert (layout.header, layout.label_column, layout.label_name) == (True, 0, "name")

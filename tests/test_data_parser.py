@@ -303,3 +303,18 @@ def test_a_pixel_token_is_accepted_exactly_when_it_is_an_integer_0_to_255(tmp_pa
         with pytest.raises(DatasetError) as caught:
             _load(path)
         assert caught.value.line == 2
+
+
+def test_bad_value_on_the_first_line_is_reported_not_skipped_as_a_header(tmp_path):
+    error = _error(tmp_path, "7,1,x,3,4\n7,1,2,3,4\n")
+    assert error.line == 1 and "found 'x' in column 3" in error.problem
+
+
+def test_decoding_threads_give_the_same_result_as_one_thread(tmp_path):
+    images = random_images(2000, (28, 28, 1), seed=5)
+    labels = [f"c{i % 7}" for i in range(2000)]
+    path = write(tmp_path / "f.csv", csv_text(labels, images))
+    one = load_dataset(path, use_cache=False, threads=1)
+    many = load_dataset(path, use_cache=False, threads=3)
+    assert np.array_equal(one.images, many.images) and np.array_equal(one.images, images)
+    assert one.labels.tolist() == many.labels.tolist() == labels

@@ -237,7 +237,9 @@ def detect_layout(
         )
     numeric = [is_integer_token(f) for f in fields]
     named = [i for i, f in enumerate(fields) if f.lower() in _LABEL_NAMES]
-    header = bool(named) or not all(numeric[1:-1]) or (not numeric[0] and not numeric[-1])
+    # a header names the label column or is mostly words; a data line with a few bad values
+    # stays data, so that its errors are reported instead of the line being skipped
+    header = bool(named) or numeric.count(False) > len(fields) // 2
     if header:
         names = [f.decode("utf-8", errors="replace") for f in fields]
         if named:
