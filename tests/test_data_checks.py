@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import numpy as np
+from hypothesis import given
+from hypothesis import strategies as st
 
 from flowerdash.data_checks import find_leaked_rows
 
@@ -45,3 +47,17 @@ def test_empty_test_set_gives_zero_fraction() -> None:
     check = find_leaked_rows(_images(3, 0), _images(0, 1))
     assert check.leaked == 0
     assert check.fraction == 0.0
+
+
+@given(
+    train=st.lists(st.tuples(*[st.integers(0, 3)] * 3), max_size=12),
+    test=st.lists(st.tuples(*[st.integers(0, 3)] * 3), max_size=12),
+)
+def test_leaks_match_a_brute_force_comparison(train: list, test: list) -> None:
+    def as_images(rows: list) -> np.ndarray:
+        return np.asarray(rows, dtype=np.uint8).reshape(len(rows), 1, 3, 1)
+
+    check = find_leaked_rows(as_images(train), as_images(test))
+    expected_test = [index for index, row in enumerate(test) if row in train]
+    assert check.test_indices.tolist() == expected_test
+    assert check.train_indices.tolist() == [train.index(test[index]) for index in expected_test]

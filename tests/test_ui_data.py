@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -189,3 +191,29 @@ def test_every_real_csv_uploads_and_shows_its_images(
     assert not app.error
     assert metric(app, "Image shape") == "28x28x1"
     assert len(app.get("image")) >= 1
+
+
+NO_KERAS_SCRIPT = """
+import sys
+from streamlit.testing.v1 import AppTest
+home = AppTest.from_file(sys.argv[1], default_timeout=60).run()
+data = AppTest.from_file(sys.argv[1], default_timeout=60)
+data.switch_page("pages/1_Data.py")
+data.run()
+assert not home.exception and not data.exception, (home.exception, data.exception)
+heavy = sorted(name for name in ("keras", "tensorflow") if name in sys.modules)
+print("imported:", heavy)
+sys.exit(1 if heavy else 0)
+"""
+
+
+def test_home_and_data_pages_never_import_keras_or_tensorflow(data_dir: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-c", NO_KERAS_SCRIPT, str(REPO_ROOT / "app.py")],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr[-2000:]
