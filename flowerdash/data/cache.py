@@ -21,6 +21,7 @@ import json
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -167,6 +168,18 @@ def open_entry(fingerprint: str, cache_dir: Path) -> CacheEntry | None:
     return CacheEntry(meta, pixels.reshape(rows, height, width, channels), codes)
 
 
+#: Temporary files older than this were left by a crashed or killed parse.
+ABANDONED_AFTER_S = 24 * 3600
+
+
+def _remove_abandoned(folder: Path) -> None:
+    cutoff = time.time() - ABANDONED_AFTER_S
+    for temp in folder.glob(".parsing.*"):
+        with contextlib.suppress(OSError):
+            if temp.stat().st_mtime < cutoff:
+                temp.unlink()
+
+
 class EntryWriter:
     """Writes one entry: pixels stream in while parsing; ``commit`` names and publishes it.
 
@@ -177,6 +190,7 @@ class EntryWriter:
     def __init__(self, cache_dir: Path) -> None:
         self.folder = cache_dir / "entries"
         self.folder.mkdir(parents=True, exist_ok=True)
+        _remove_abandoned(self.folder)
         fd, temp = tempfile.mkstemp(prefix=".parsing.", suffix=".pixels", dir=self.folder)
         self._pixels_temp = Path(temp)
         self._pixels = os.fdopen(fd, "wb")

@@ -142,7 +142,18 @@ def load_dataset(
         raise DatasetError(f"cannot be read ({error.strerror})", path=name) from None
     stream, gzipped = open_binary(name)
     with stream:
-        return _parse(name, stream, gzipped, stat, wanted, folder if use_cache else None, threads)
+        try:
+            return _parse(
+                name, stream, gzipped, stat, wanted, folder if use_cache else None, threads
+            )
+        except OSError:
+            # reading problems are DatasetErrors; an OSError here is the cache failing (disk
+            # full, permissions): the entry was abandoned, so parse again into memory
+            if not use_cache:
+                raise
+    stream, gzipped = open_binary(name)
+    with stream:
+        return _parse(name, stream, gzipped, stat, wanted, None, threads)
 
 
 def _parse(
