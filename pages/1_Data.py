@@ -13,6 +13,7 @@ from pathlib import Path
 import streamlit as st
 
 from flowerdash.charts.data import class_counts_figure, image_grid, sample_indices_per_class
+from flowerdash.data import default_cache_dir
 from flowerdash.errors import ConfigError, DatasetError
 from ui.dataset_files import resolve_data_path, store_upload
 from ui.errors import errors_shown, show_error
@@ -318,7 +319,8 @@ def show_cache_status(train: LoadedDataset, test: LoadedDataset | None) -> None:
         )
     st.markdown("\n".join(lines))
     st.caption(
-        "A changed file is read again (the cache is keyed on its contents). "
+        f"Cache folder `{default_cache_dir()}` (set `FLOWERDASH_CACHE_DIR` to move it). A changed "
+        "file is read again (the cache is keyed on its contents); "
         "`python -m flowerdash cache clear` empties the cache."
     )
 
