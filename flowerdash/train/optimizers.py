@@ -26,14 +26,23 @@ def sgd_decay(epochs: int) -> float:
     return SGD_DECAY_NUMERATOR / epochs
 
 
+def sgd_schedule(
+    learning_rate: float, epochs: int
+) -> keras.optimizers.schedules.LearningRateSchedule:
+    """The tutorial's decaying rate: ``learning_rate / (1 + 0.01/epochs * step)``, per batch."""
+    import keras
+
+    return keras.optimizers.schedules.InverseTimeDecay(
+        learning_rate, decay_steps=1, decay_rate=sgd_decay(epochs)
+    )
+
+
 def build_optimizer(name: str, learning_rate: float, epochs: int) -> keras.optimizers.Optimizer:
     """Return the optimizer ``name`` ("sgd" or "adam"). Raises ConfigError for another name."""
     import keras
 
     if name == "sgd":
-        schedule = keras.optimizers.schedules.InverseTimeDecay(
-            learning_rate, decay_steps=1, decay_rate=sgd_decay(epochs)
-        )
+        schedule = sgd_schedule(learning_rate, epochs)
         return keras.optimizers.SGD(learning_rate=schedule, momentum=SGD_MOMENTUM)
     if name == "adam":
         return keras.optimizers.Adam(learning_rate=learning_rate)
