@@ -291,7 +291,10 @@ def _run(
             state = _train_and_report(writer, job, data, verbose=verbose)
         writer.set_state(state)
     except BaseException as error:
-        message = str(error) if isinstance(error, FlowerdashError) else repr(error)
+        if isinstance(error, KeyboardInterrupt):
+            message = "aborted by a second Ctrl-C (the first one asks for a clean stop)"
+        else:
+            message = str(error) if isinstance(error, FlowerdashError) else repr(error)
         if not isinstance(error, FlowerdashError | KeyboardInterrupt):
             with contextlib.suppress(OSError), writer.file(runs.LOG).open("a") as log:
                 traceback.print_exc(file=log)
