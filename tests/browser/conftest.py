@@ -43,6 +43,7 @@ CHROMIUM_ARGS = [
 SERVER_START_TIMEOUT_S = 60.0
 # The first run of a page may parse a dataset and import Keras (about 6 s on 2 shared cores).
 SCRIPT_RUN_TIMEOUT_MS = 90_000
+EXPECT_TIMEOUT_MS = 30_000
 
 
 def free_port() -> int:
@@ -147,6 +148,10 @@ def chromium() -> Iterator[Browser]:
 @pytest.fixture
 def browser_page(chromium: Browser) -> Iterator[Page]:
     """A fresh page (1440x1000) in its own browser context."""
+    from playwright.sync_api import expect
+
+    # Playwright's 5 s default is short for a busy CI machine (2 cores, Keras loading).
+    expect.set_options(timeout=EXPECT_TIMEOUT_MS)
     context = chromium.new_context(viewport={"width": 1440, "height": 1000})
     page = context.new_page()
     page.set_default_timeout(SCRIPT_RUN_TIMEOUT_MS)
