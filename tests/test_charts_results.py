@@ -44,3 +44,11 @@ def test_top_k_shows_the_k_most_probable_classes_most_probable_first():
 
 def test_top_k_larger_than_the_class_count_shows_every_class():
     assert len(top_k_figure(CLASSES, [0.2, 0.7, 0.1], k=10).data[0].y) == 3
+
+
+def test_heatmap_cells_carry_clickable_points_of_predicted_and_true_class():
+    cells = confusion_matrix_figure(MATRIX, CLASSES).data[1]
+    assert cells.type == "scatter"
+    assert len(cells.x) == 9
+    assert (cells.x[3], cells.y[3]) == ("daisy", "rose")
+    assert cells.customdata[3][0] == 2

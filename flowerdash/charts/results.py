@@ -31,8 +31,9 @@ def confusion_matrix_figure(
     """Return the confusion matrix as a heatmap: true class down, predicted class across.
 
     Each cell is labelled with its count, or with the share of its true class when
-    ``normalize`` is set; the hover text always gives both. Cells are clickable points whose
-    ``x`` is the predicted class and ``y`` the true class.
+    ``normalize`` is set; the hover text always gives both. Heatmap cells send no selection
+    events to Streamlit (streamlit/streamlit#8760), so a transparent square marker sits on each
+    cell: clicking it selects a point whose ``x`` is the predicted class and ``y`` the true one.
     """
     counts = np.asarray(matrix, dtype=int)
     shares = row_normalized(counts)
@@ -41,6 +42,7 @@ def confusion_matrix_figure(
         z, text, zmax = shares, [[f"{v:.0%}" for v in row] for row in shares], 1.0
     else:
         z, text, zmax = counts, [[str(v) for v in row] for row in counts], None
+    size = height or min(720, 160 + 44 * len(labels))
     figure = go.Figure(
         go.Heatmap(
             z=z,
@@ -48,18 +50,35 @@ def confusion_matrix_figure(
             y=labels,
             text=text,
             texttemplate="%{text}",
-            customdata=np.dstack([counts, shares]),
-            hovertemplate=(
-                "true %{y}, predicted %{x}<br>%{customdata[0]} images "
-                "(%{customdata[1]:.0%} of %{y})<extra></extra>"
-            ),
+            hoverinfo="skip",
             colorscale="Blues",
             zmin=0,
             zmax=zmax,
             colorbar={"title": {"text": "share" if normalize else "images"}},
         )
     )
-    size = height or min(720, 160 + 44 * len(labels))
+    rows, columns = np.indices(counts.shape)
+    figure.add_trace(
+        go.Scatter(
+            x=[labels[c] for c in columns.ravel()],
+            y=[labels[r] for r in rows.ravel()],
+            mode="markers",
+            name="cells",
+            showlegend=False,
+            marker={
+                "symbol": "square",
+                "size": max(12, min(80, int(0.7 * (size - 100) / max(len(labels), 1)))),
+                "color": "rgba(0,0,0,0)",
+            },
+            selected={"marker": {"opacity": 1}},
+            unselected={"marker": {"opacity": 1}},
+            customdata=np.stack([counts.ravel(), shares.ravel()], axis=1),
+            hovertemplate=(
+                "true %{y}, predicted %{x}<br>%{customdata[0]} images "
+                "(%{customdata[1]:.0%} of %{y})<extra></extra>"
+            ),
+        )
+    )
     figure.update_layout(
         height=size,
         margin={"l": 10, "r": 10, "t": 30, "b": 10},

@@ -8,6 +8,7 @@ Screenshots go to ``test-artifacts/screenshots/``.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -25,6 +26,23 @@ BATCH_TRACE_JS = """() => {
   if (!charts.length) return -1;
   const trace = charts[0].data.find(t => t.name === 'training (per batch)');
   return trace.x ? trace.x.length : 0;
+}"""
+
+# The centre of the largest diagonal cell (the chooser starts on a mistake, so clicking a correct
+# cell changes it), in page coordinates.
+CELL_TO_CLICK_JS = """() => {
+  const gd = [...document.querySelectorAll('.js-plotly-plot')]
+    .find(g => (g.data || []).some(t => t.type === 'heatmap'));
+  const trace = gd.data[0];
+  const rows = trace.y.length, cols = trace.x.length;
+  const z = gd.calcdata[0][0].z;
+  let best = null;
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++)
+    if (r === c && z[r][c] > 0 && (!best || z[r][c] > best[2])) best = [r, c, z[r][c]];
+  const area = gd.querySelector('.nsewdrag').getBoundingClientRect();
+  const [r, c] = best;
+  return [trace.y[r], trace.x[c],
+          area.left + (c + 0.5) * area.width / cols, area.top + (r + 0.5) * area.height / rows];
 }"""
 
 
@@ -84,6 +102,14 @@ def test_train_watch_results_and_predict_in_the_browser(open_app_page, screensho
         ".filter(gd => (gd.data || []).some(t => t.type === 'heatmap')).length"
     )
     assert heatmaps == 1
+    expect(page.get_by_test_id("stImage").first).to_be_visible()
+    # Clicking a heatmap cell chooses that cell and shows its images.
+    page.locator(".js-plotly-plot .hm").first.scroll_into_view_if_needed()
+    true_class, predicted_class, x, y = page.evaluate(CELL_TO_CLICK_JS)
+    page.mouse.click(x, y)
+    wait_for_script_run(page)
+    chooser = page.get_by_role("combobox", name=re.compile("^Show the images of"))
+    expect(chooser).to_have_value(re.compile(f"^{true_class} → {predicted_class} "))
     expect(page.get_by_test_id("stImage").first).to_be_visible()
     save_screenshot(page, screenshot_dir / "results.png")
 
