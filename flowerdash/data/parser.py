@@ -46,6 +46,7 @@ CHUNK_BYTES = 512 * 1024
 LABEL_LIMIT = 1024
 
 _PAD = 4  # newline bytes placed before a chunk so every field has 3 bytes before its separator
+_HIGH_BYTES = bytes(range(58, 256))  # bytes above '9': allowed in labels only
 _NEWLINE_FLAG = 1 << 13  # in a field's code: a newline follows the field (1 << 12: bad field)
 _SPACES_AROUND_COMMA = re.compile(rb"[ \t]*,[ \t]*")
 _CONTROL_BYTES = bytes(c for c in range(32) if c not in (9, 10, 13))
@@ -284,7 +285,7 @@ def decode_fields(
             return None  # a letter or other byte above '9' among the pixel values
         pixels = fields
     else:
-        labels = _labels(chunk, lines, label_column, body)
+        labels = _labels(chunk, lines, label_column, body, work.flags[:size])
         if labels is None:
             return None
         pixels = fields[:, 1:] if label_column == 0 else fields[:, :-1]
@@ -293,15 +294,16 @@ def decode_fields(
     return pixels.astype(np.uint8), labels
 
 
-def _labels(chunk: bytes, lines: int, column: int, body: np.ndarray) -> list[bytes] | None:
+def _labels(
+    chunk: bytes, lines: int, column: int, body: np.ndarray, scratch: np.ndarray
+) -> list[bytes] | None:
     """The first or last field of each line (a validated chunk), or ``None`` if a label is
-    empty or too long, or if a byte above ``'9'`` sits outside the labels."""
-    starts = np.empty(lines, np.int64)
-    ends = np.empty(lines, np.int64)
+    empty or too long, or if a byte above ``'9'`` sits outside the labels (the count of such
+    bytes in the chunk must equal their count in the labels)."""
     labels = []
     position = 0
     find = chunk.find
-    for line in range(lines):
+    for _ in range(lines):
         newline = find(b"\n", position)
         if column == 0:
             end = find(b",", position)
@@ -311,14 +313,12 @@ def _labels(chunk: bytes, lines: int, column: int, body: np.ndarray) -> list[byt
             start = chunk.rfind(b",", position, newline) + 1
         if end - start < 1 or end - start > LABEL_LIMIT:
             return None
-        starts[line] = start
-        ends[line] = end
         labels.append(chunk[start:end])
         position = newline + 1
-    if body.max() > 57:
-        high = np.flatnonzero(body > 57)
-        line = np.searchsorted(ends, high, side="right")
-        if line.max() >= lines or not (high >= starts[line]).all():
+    high = np.count_nonzero(np.greater(body, 57, out=scratch))
+    if high:
+        in_labels = sum(len(label) - len(label.translate(None, _HIGH_BYTES)) for label in labels)
+        if in_labels != high:
             return None
     return labels
 
