@@ -7,8 +7,6 @@ It never imports Keras or TensorFlow.
 
 from __future__ import annotations
 
-from datetime import datetime
-
 import pandas as pd
 import streamlit as st
 
@@ -77,17 +75,14 @@ def show_recent_runs() -> None:
     if not runs:
         st.caption("No training runs yet: start one on the Train page.")
         return
+    # Few, narrow columns: the half-width column must show every one without scrolling;
+    # the Runs page has the full table.
     table = pd.DataFrame(
         {
             "run": [run.run_id for run in runs],
-            "started": [
-                datetime.fromtimestamp(run.started) if run.started else None for run in runs
-            ],
             "state": [run.state for run in runs],
-            "model": [run.model for run in runs],
             "epochs": [f"{run.epochs_done}/{run.epochs or '?'}" for run in runs],
             "accuracy": [run.accuracy for run in runs],
-            "dataset": [run.dataset for run in runs],
         }
     )
     st.dataframe(
@@ -95,7 +90,7 @@ def show_recent_runs() -> None:
         hide_index=True,
         width="stretch",
         column_config={
-            "started": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm"),
+            "run": st.column_config.TextColumn("run", help="Started at (date-time) and id"),
             "accuracy": st.column_config.ProgressColumn(
                 "test accuracy", min_value=0.0, max_value=1.0, format="percent"
             ),
