@@ -52,6 +52,15 @@ def _bundled_dataset() -> None:
         pytest.fail("the bundled dataset is missing: run `make data` (the test command does)")
 
 
+def wait_for_images(page: Page) -> None:
+    """Wait until the browser has decoded every image of the page (for the screenshots)."""
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('[data-testid=stImage] img')]"
+        ".every(i => i.complete && i.naturalWidth > 0)"
+    )
+    page.wait_for_timeout(500)
+
+
 def go_to(page: Page, label: str) -> None:
     """Click a page in the sidebar navigation and wait for its script to finish."""
     page.get_by_test_id("stSidebar").get_by_role("link", name=label, exact=True).click()
@@ -111,6 +120,7 @@ def test_train_watch_results_and_predict_in_the_browser(open_app_page, screensho
     chooser = page.get_by_role("combobox", name=re.compile("^Show the images of"))
     expect(chooser).to_have_value(re.compile(f"^{true_class} → {predicted_class} "))
     expect(page.get_by_test_id("stImage").first).to_be_visible()
+    wait_for_images(page)
     save_screenshot(page, screenshot_dir / "results.png")
 
     go_to(page, "Predict")
@@ -122,4 +132,5 @@ def test_train_watch_results_and_predict_in_the_browser(open_app_page, screensho
         ".filter(gd => (gd.data || []).some(t => t.type === 'bar')).length"
     )
     assert bars == 6
+    wait_for_images(page)
     save_screenshot(page, screenshot_dir / "predict.png")
