@@ -177,3 +177,15 @@ def test_unwritable_cache_dir_still_loads_the_file(csv_file, tmp_path):
     blocker.write_text("x")
     dataset = load_dataset(csv_file, cache_dir=blocker)
     assert len(dataset) == 3 and not dataset.from_cache
+
+
+def test_cache_hit_honours_an_explicit_shape(csv_file):
+    load_dataset(csv_file)
+    dataset = load_dataset(csv_file, (8, 2, 3))
+    assert dataset.from_cache and dataset.images.shape == (3, 8, 2, 3)
+
+
+def test_cache_hit_refuses_a_shape_that_does_not_fit_like_a_parse_does(csv_file):
+    load_dataset(csv_file)
+    with pytest.raises(DatasetError, match="needs 75 pixel values per line, found 48"):
+        load_dataset(csv_file, (5, 5, 3))
