@@ -37,8 +37,8 @@ SHAPE_HELP = (
 )
 UPLOAD_HELP = (
     "One image a line: a class label and the pixel values (0-255, row by row, channels last), "
-    "with or without a header line; .csv or .csv.gz. Files up to 200 MB: to accept larger "
-    "ones, start the dashboard with `--server.maxUploadSize 1000` (MB) or change "
+    "with or without a header line; .csv or .csv.gz. To accept files over the size limit "
+    "shown below, start the dashboard with `--server.maxUploadSize 1000` (MB) or change "
     "`maxUploadSize` in `.streamlit/config.toml`; or copy the file into `data/` and open it "
     "by path."
 )
@@ -81,6 +81,12 @@ def apply_choice(choice: DatasetChoice, upload_names: Mapping[Path, str] | None 
         if isinstance(error, DatasetError) and upload_names:
             error = with_upload_names(error, upload_names)
         show_error(error)
+        if "shape" in str(error):
+            st.info(
+                "Type the image shape (height x width x channels, e.g. 32x48x3) in the "
+                "*Image shape* box above and load again.",
+                icon=":material/straighten:",
+            )
         st.info(f"Still using **{previous.name}**.", icon=":material/undo:")
         return
     set_dataset(choice)

@@ -162,6 +162,7 @@ def test_shape_the_file_leaves_open_can_be_set_on_the_page(data_dir: Path) -> No
     write_non_square(data_dir / "small.csv")
     refused = type_paths(data_page(), "small.csv")
     assert "fit no square image" in refused.error[0].value
+    assert any("Image shape" in item.value for item in refused.info)
     app = type_paths(data_page(), "small.csv", shape="2x3x1")
     assert not app.error
     assert metric(app, "Image shape") == "2x3x1"
