@@ -128,3 +128,31 @@ def test_training_command_names_the_run_id_and_runs_folder(tmp_path):
 def test_settings_arguments_turn_values_into_options_and_false_into_no_flags():
     arguments = launcher.settings_arguments(TRAIN_PARAMS, {"epochs": 3, "augment": False})
     assert arguments == ["--epochs", "3", "--no-augment"]
+
+
+def _wait(predicate, timeout: float = 240.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out")
+        time.sleep(0.2)
+
+
+@pytest.mark.slow
+def test_killed_real_training_resumes_to_the_end_keeping_what_it_wrote(tmp_path):
+    from ui_fixtures import write_flowers
+
+    train, test = write_flowers(tmp_path / "data")
+    arguments = ["--train", str(train), "--test", str(test), "--epochs", "12"]
+    arguments += ["--batch-size", "8", "--mode", "memory"]
+    run_dir = launcher.start_training(arguments, tmp_path / "runs")
+    _wait(lambda: len(runs.read_history(run_dir)) >= 2)
+    os.killpg(runs.read_status(run_dir)["pid"], signal.SIGKILL)
+    _wait(lambda: runs.read_status(run_dir)["state"] == "interrupted")
+    before = runs.read_history(run_dir)
+    launcher.resume_training(run_dir)
+    _wait(lambda: not launcher.is_active(run_dir))
+    after = runs.read_history(run_dir)
+    assert runs.read_status(run_dir)["state"] == "finished"
+    assert after["epoch"].tolist() == list(range(12))
+    assert after.iloc[: len(before)]["loss"].tolist() == before["loss"].tolist()
