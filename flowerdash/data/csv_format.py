@@ -46,9 +46,8 @@ class CsvLayout:
 
     ``label_column`` is the 0-based index of the label field; ``label_name`` its header name
     (``None`` without a header); ``field_count`` the number of fields per line (label included);
-    ``data_start`` the offset in the decompressed stream (after the BOM) of the first data line;
-    ``first_data_line`` its 1-based line number; ``line_ending`` one of ``"\\n"``, ``"\\r\\n"``,
-    ``"\\r"``.
+    ``first_data_line`` the 1-based number of the first data line; ``line_ending`` one of
+    ``"\\n"``, ``"\\r\\n"``, ``"\\r"``.
     """
 
     header: bool

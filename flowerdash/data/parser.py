@@ -29,7 +29,7 @@ import os
 import re
 import threading
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import BinaryIO
@@ -80,12 +80,11 @@ def iter_chunks(
     layout: CsvLayout,
     path: str | os.PathLike[str],
     *,
-    on_bytes: Callable[[bytes], None] | None = None,
     chunk_bytes: int = CHUNK_BYTES,
 ) -> Iterator[tuple[bytes, int]]:
     """Yield ``(chunk, first_line_number)``: whole lines, LF-terminated, with ``\\r\\n`` (or a
     lone ``\\r`` in a CR-only file) turned into ``\\n``. ``start`` is data already read after the
-    first line; ``on_bytes`` sees every further raw block (for hashing)."""
+    first line. Chunks hold at most ``max(chunk_bytes, 2 * line_limit)`` bytes."""
     limit = line_limit(layout.field_count)
     size = max(chunk_bytes, 2 * limit)
     cr_only = layout.line_ending == "\r"
@@ -95,8 +94,6 @@ def iter_chunks(
     while True:
         while len(pending) < size and not eof:
             block = read_block(stream, size, path)
-            if on_bytes is not None and block:
-                on_bytes(block)
             eof = not block
             pending += _normalize_endings(block, cr_only)
         if not pending:
