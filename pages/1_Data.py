@@ -297,7 +297,7 @@ def show_leak_check(
         icon=":material/content_copy:",
     )
     shown = min(check.leaked, 8)
-    st.caption(f"The first {shown}, as (test row, training row), 1-based lines of data:")
+    st.caption(f"The first {shown}, as (test row, training row), rows counted from 1:")
     st.write(
         ", ".join(
             f"({test_row + 1}, {train_row + 1})"
@@ -305,6 +305,10 @@ def show_leak_check(
                 check.test_indices[:shown], check.train_indices[:shown], strict=True
             )
         )
+    )
+    st.image(
+        image_grid(test.dataset.images[check.test_indices[:shown]], columns=8, min_side=48),
+        caption="those test images",
     )
 
 

@@ -64,8 +64,9 @@ def test_bundled_dataset_loads_on_first_visit(data_dir: Path) -> None:
 def test_class_counts_chart_and_sample_images_are_shown(data_dir: Path) -> None:
     app = data_page()
     assert len(app.get("plotly_chart")) == 1
-    # One image grid per class.
-    assert len(app.get("image")) == 3
+    # One image grid per class (the leak check's grid has a caption, they have none).
+    sample_grids = [image for image in app.get("image") if image.captions == [""]]
+    assert len(sample_grids) == 3
 
 
 def test_leak_check_counts_the_copied_test_row(data_dir: Path) -> None:
@@ -74,6 +75,7 @@ def test_leak_check_counts_the_copied_test_row(data_dir: Path) -> None:
     assert any("1 of the 9 test images" in text for text in warnings)
     pair = f"({LEAKED_TEST_ROW + 1}, {LEAKED_FROM_TRAIN_ROW + 1})"
     assert any(pair in item.value for item in app.markdown)
+    assert any(image.captions == ["those test images"] for image in app.get("image"))
 
 
 def test_missing_bundled_dataset_says_how_to_build_it(
