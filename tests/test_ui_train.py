@@ -178,3 +178,15 @@ def test_stop_on_a_long_run_ends_stopped(data_dir):
     page.button(key=f"stop-{run_dir.name}").click().run()
     assert _run_until(page, {"stopped", "finished", "failed"}) == "stopped"
     assert "stopped" in _badge_text(page)
+
+
+def test_failed_run_shows_its_error(data_dir, runs_folder):
+    run_dir = runs_folder / "broken"
+    run_dir.mkdir(parents=True)
+    runs.write_json_atomic(
+        run_dir / "status.json",
+        {"state": "failed", "pid": None, "error": "data.csv, line 3: expected 192 values"},
+    )
+    page = _train_page()
+    assert "failed" in _badge_text(page)
+    assert "data.csv, line 3: expected 192 values" in page.error[0].value

@@ -1,5 +1,5 @@
 """The real-browser test of the whole path: data -> augmentation -> train (watch it live) ->
-results (table, confusion matrix, a cell's images) -> predict.
+results (table, confusion matrix, a cell's images) -> predict -> runs.
 
 One browser session clicks through the sidebar like a user (a fresh URL would start a new
 Streamlit session). Training is 2 epochs of MiniVGGNet on the bundled flowers in memory mode.
@@ -134,3 +134,8 @@ def test_train_watch_results_and_predict_in_the_browser(open_app_page, screensho
     assert bars == 6
     wait_for_images(page)
     save_screenshot(page, screenshot_dir / "predict.png")
+
+    go_to(page, "Runs")
+    expect(page.get_by_test_id("stDataFrame")).to_be_visible()
+    expect(page.get_by_test_id("stPlotlyChart")).to_be_visible()
+    save_screenshot(page, screenshot_dir / "runs.png")
