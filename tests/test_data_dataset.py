@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from data_helpers import csv_text, random_images, write
+from data_helpers import REPO_ROOT, csv_text, random_images, write
 
 from flowerdash.data import class_order, encode_labels, load_dataset
 from flowerdash.errors import DatasetError
@@ -147,3 +147,16 @@ def test_summary_holds_the_inspect_fields(tmp_path):
     assert summary["rows"] == 2 and summary["shape"] == [2, 2, 1]
     assert summary["classes"] == ["a", "b"] and summary["class_counts"] == {"a": 1, "b": 1}
     assert summary["header"] is False and summary["label_column"] == 0
+
+
+def test_bundled_flowers_csvs_hold_the_stratified_split():
+    train_path = REPO_ROOT / "data" / "flowers_train.csv"
+    test_path = REPO_ROOT / "data" / "flowers_test.csv"
+    if not (train_path.exists() and test_path.exists()):
+        pytest.skip("bundled CSVs not built yet (make data)")
+    train = load_dataset(train_path)
+    test = load_dataset(test_path)
+    flowers = ["daisy", "dandelion", "roses", "sunflowers", "tulips"]
+    assert train.images.shape == (375, 64, 64, 3) and test.images.shape == (125, 64, 64, 3)
+    assert train.class_counts() == dict.fromkeys(flowers, 75)
+    assert test.class_counts() == dict.fromkeys(flowers, 25)
