@@ -53,8 +53,9 @@ _CONTROL_BYTES = bytes(c for c in range(32) if c not in (9, 10, 13))
 
 
 def line_limit(field_count: int) -> int:
-    """The longest line accepted: every value padded with quotes and spaces, plus a label."""
-    return field_count * 12 + LABEL_LIMIT + 64
+    """The longest line accepted: room for every value quoted and spaced (``"255", ``), plus
+    a label. Chunks hold at least one such line, so memory follows the image width."""
+    return field_count * 8 + LABEL_LIMIT + 64
 
 
 @dataclass
@@ -84,9 +85,9 @@ def iter_chunks(
 ) -> Iterator[tuple[bytes, int]]:
     """Yield ``(chunk, first_line_number)``: whole lines, LF-terminated, with ``\\r\\n`` (or a
     lone ``\\r`` in a CR-only file) turned into ``\\n``. ``start`` is data already read after the
-    first line. Chunks hold at most ``max(chunk_bytes, 2 * line_limit)`` bytes."""
+    first line. Chunks hold at most ``max(chunk_bytes, line_limit + 1)`` bytes."""
     limit = line_limit(layout.field_count)
-    size = max(chunk_bytes, 2 * limit)
+    size = max(chunk_bytes, limit + 1)
     cr_only = layout.line_ending == "\r"
     pending = _normalize_endings(start, cr_only)
     line_number = layout.first_data_line
@@ -101,7 +102,7 @@ def iter_chunks(
         if eof and not pending.endswith(b"\n"):
             pending += b"\n"  # a missing final newline
         cut = pending.rfind(b"\n", 0, size)
-        if cut < 0:  # no line break in `size` >= 2 * limit bytes
+        if cut < 0:  # no line break in `size` > limit bytes
             raise DatasetError(
                 f"line longer than {limit} bytes without a line break; expected "
                 f"{layout.field_count} comma-separated values a line",
