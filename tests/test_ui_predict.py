@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
+from run_fixtures import write_finished_run
 from streamlit.testing.v1 import AppTest
 from ui_fixtures import write_flowers
 
@@ -66,3 +67,15 @@ def test_predict_page_shows_top_k_bars_for_each_chosen_test_row(tmp_path, monkey
     assert len(bars) == 6
     assert len(app.get("image")) == 6
     assert np.isclose(app.slider(key="predict.k").value, 3)
+
+
+def test_a_model_keras_cannot_load_is_reported_not_raised(monkeypatch):
+    run_folder = Path(os.environ["FLOWERDASH_RUNS_DIR"])
+    run_dir = write_finished_run(run_folder)
+    (run_dir / "model.keras").write_bytes(b"not a zip archive")
+    app = AppTest.from_file(APP, default_timeout=120)
+    app.switch_page("pages/5_Predict.py")
+    app.run()
+    app.radio(key="predict.source").set_value("Test rows").run()
+    assert not app.exception
+    assert "Keras could not load the model" in app.error[0].value

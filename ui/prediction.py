@@ -17,7 +17,7 @@ import streamlit as st
 
 from flowerdash import predict, runs
 from flowerdash.charts.results import top_k_figure
-from flowerdash.errors import DatasetError, FlowerdashError
+from flowerdash.errors import DatasetError, FlowerdashError, RunError
 from ui.errors import show_error
 from ui.loaders import KERAS_SPINNER
 from ui.results import display_image, test_images
@@ -44,10 +44,21 @@ def _model(run_dir: str, model_mtime_ns: int) -> Any:
 
 
 def run_model(run_dir: Path) -> Any:
-    """Return the run's Keras model (safe mode), loaded once per model file version."""
+    """Return the run's Keras model (safe mode), loaded once per model file version.
+
+    Raises RunError when Keras cannot load the file (damaged, or from an incompatible version).
+    """
     mtime_ns = os.stat(run_dir / runs.MODEL).st_mtime_ns
     with st.spinner(f"Loading the model of {run_dir.name}. {KERAS_SPINNER}"):
-        return _model(str(run_dir), mtime_ns)
+        try:
+            return _model(str(run_dir), mtime_ns)
+        except FlowerdashError:
+            raise
+        except Exception as error:  # Keras raises many kinds for a file it cannot read
+            raise RunError(
+                f"{run_dir / runs.MODEL}: Keras could not load the model "
+                f"({type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''})"
+            ) from error
 
 
 def uploaded_inputs(uploads: Sequence[Any], shape: Sequence[int]) -> Inputs:
@@ -135,7 +146,7 @@ def render() -> None:
         show_error(
             error
             if isinstance(error, FlowerdashError)
-            else runs.RunError(f"{run_dir}/config.json: no {error} (expected classes and shape)")
+            else RunError(f"{run_dir}/config.json: no {error} (expected classes and shape)")
         )
         return
     report = None

@@ -100,9 +100,9 @@ def manage_section(summaries: list[runs.RunSummary]) -> None:
     if st.session_state.get("runs.manage") not in ids:
         st.session_state.pop("runs.manage", None)
     st.selectbox("Run", ids, key="runs.manage")
-    left, right, _ = st.columns([1, 1, 3])
+    left, right, _ = st.columns([1, 1, 2])
     if left.button(
-        "Open on the Train page",
+        "Open in Train",
         icon=":material/model_training:",
         on_click=_open_in_train_page,
         help="Watch it, stop it, or resume it if it was stopped or interrupted.",
