@@ -24,14 +24,32 @@ class LiveProgress:
     epochs: list[dict[str, Any]] = field(default_factory=list)
 
     def update(self) -> int:
-        """Read the records appended since the last call; return how many there were."""
+        """Read the records appended since the last call; return how many there were.
+
+        A resumed run starts again after its last finished epoch, so records of an epoch it
+        had begun before being interrupted are replaced by the new ones, not doubled.
+        """
         records, self.offset = runs.read_progress(self.run_dir, self.offset)
         for record in records:
             if record.get("kind") == "epoch":
+                self._forget_from(int(record["epoch"]), batch=None)
                 self.epochs.append(record)
             elif record.get("kind") == "batch":
+                self._forget_from(int(record["epoch"]), batch=int(record["batch"]))
                 self.batches.append(record)
         return len(records)
+
+    def _forget_from(self, epoch: int, batch: int | None) -> None:
+        """Drop records at or after (``epoch``, ``batch``): a resume went back to there."""
+        if batch is not None and self.batches:
+            last = self.batches[-1]
+            if (int(last["epoch"]), int(last["batch"])) >= (epoch, batch):
+                self.batches = [
+                    r for r in self.batches if (int(r["epoch"]), int(r["batch"])) < (epoch, batch)
+                ]
+                self.epochs = [r for r in self.epochs if int(r["epoch"]) < epoch]
+        if self.epochs and int(self.epochs[-1]["epoch"]) >= epoch:
+            self.epochs = [r for r in self.epochs if int(r["epoch"]) < epoch]
 
     @property
     def latest(self) -> dict[str, Any] | None:

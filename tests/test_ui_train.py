@@ -110,7 +110,17 @@ def test_active_run_shows_its_batch_points_as_they_arrive(data_dir, sleeping_run
     assert _batch_points(page) == pytest.approx([0.1, 0.2, 0.3, 0.4, 0.5])
 
 
-def test_active_run_offers_stop_which_writes_the_stop_request(data_dir, sleeping_run):
+def _mark_running(run_dir: Path) -> None:
+    status = json.loads((run_dir / "status.json").read_text())
+    runs.write_json_atomic(run_dir / "status.json", {**status, "state": "running"})
+
+
+def test_starting_run_offers_no_stop_yet(data_dir, sleeping_run):
+    assert not [b for b in _train_page().button if b.key == "stop-live"]
+
+
+def test_running_run_offers_stop_which_writes_the_stop_request(data_dir, sleeping_run):
+    _mark_running(sleeping_run)
     page = _train_page()
     page.button(key="stop-live").click().run()
     assert runs.stop_requested(sleeping_run)

@@ -208,7 +208,7 @@ def live_view(run_dir: Path, was_active: bool) -> None:
     top = st.columns([3, 1], vertical_alignment="center")
     with top[0]:
         state_badge(run_state)
-    if run_state in {"queued", "running"}:
+    if run_state == "running":  # not while queued: the trainer clears stale STOP files at start
         top[1].button(
             "Stop",
             icon=":material/stop:",
@@ -237,6 +237,8 @@ def _resume(run_dir: Path) -> None:
         launcher.resume_training(run_dir)
     except FlowerdashError as error:
         st.session_state[NOTICE_KEY] = f"Not resumed: {error}"
+    else:
+        st.session_state.pop(NOTICE_KEY, None)
 
 
 def run_panel(run_dir: Path) -> None:
