@@ -14,11 +14,11 @@ How the tutorial's ``ImageDataGenerator`` arguments map to Keras 3 layers:
   keeping the aspect ratio.
 - ``width_shift_range=0.2``, ``height_shift_range=0.2`` -> ``RandomTranslation(0.2, 0.2)``:
   a fraction of the image width/height.
-- ``shear_range=0.15``: Keras 2.1/2.2, when the tutorial was written, read it as radians
-  (about 8.6 degrees); later versions read degrees, where 0.15 is no visible shear at all.
-  We expose shear as Keras 3 ``RandomShear``'s unit: a fraction, the horizontal shift per row
-  (the tangent of the shear angle). 0.15 means rows move by up to 15 % of the image height,
-  about 8.5 degrees - the effect the tutorial's author saw.
+- ``shear_range=0.15``: Keras 2.0/2.1 read it as radians (about 8.6 degrees); from Keras 2.2
+  on (the tutorial's time) it was degrees, so 0.15 gave no visible shear at all, surely not
+  what was meant. We expose shear in Keras 3 ``RandomShear``'s unit: a fraction, the
+  horizontal shift per row (the tangent of the shear angle), and keep the number 0.15: rows
+  move by up to 15 % of the image height, about 8.5 degrees, a visible but mild shear.
 - ``horizontal_flip=True`` -> ``RandomFlip("horizontal")``.
 - ``fill_mode="nearest"`` -> the ``fill_mode`` of every geometric layer.
 
@@ -96,8 +96,8 @@ AUGMENT_PARAMS: tuple[ParamSpec, ...] = (
         0.15,
         "Slants each image horizontally: every row moves sideways by up to x times its "
         "distance from the top (Keras 3 RandomShear; the tangent of the shear angle, so "
-        "0.15 is about 8.5 degrees). Not degrees: the tutorial's old shear_range=0.15 in "
-        "degrees would be invisible. 0 turns it off.",
+        "0.15 is about 8.5 degrees). Not degrees: the tutorial's shear_range=0.15 was "
+        "degrees and barely visible. 0 turns it off.",
         unit="fraction (tan of angle)",
         minimum=0.0,
         maximum=1.0,
