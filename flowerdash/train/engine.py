@@ -349,14 +349,16 @@ def _train_and_report(writer: RunWriter, job: TrainJob, data: PreparedData, *, v
     callbacks = [
         LearningRateLogger(),
         keras.callbacks.CSVLogger(str(writer.file(CSV_LOGGER_FILE)), append=True),
-        HistoryPublisher(writer, writer.file(CSV_LOGGER_FILE)),
         ProgressWriter(writer, steps),
         stop,
-        # Last, so a crash between the files above and the backup re-runs an epoch rather than
-        # losing one; the history is trimmed to the backup's epoch on resume.
+        # The backup after CSVLogger's row, and history.csv published only after the backup:
+        # a crash anywhere in between re-runs at most that epoch on resume (the CSVLogger file
+        # is trimmed to the backup's epoch), and history.csv never shows an epoch that a
+        # resume would train again.
         keras.callbacks.BackupAndRestore(
             str(backup_dir), double_checkpoint=True, delete_checkpoint=False
         ),
+        HistoryPublisher(writer, writer.file(CSV_LOGGER_FILE)),
     ]
     print(
         f"training {settings.model} on {len(data.train_labels)} images "
