@@ -79,3 +79,8 @@ def test_clicked_heatmap_cell_reads_as_true_and_predicted_class():
 
 def test_empty_heatmap_selection_chooses_no_cell():
     assert clicked_cell(SimpleNamespace(selection=SimpleNamespace(points=[]))) is None
+
+
+def test_downloads_offer_the_report_the_predictions_and_the_plot_when_present(results_page):
+    labels = [b.proto.label for b in results_page.get("download_button")]
+    assert labels == ["report.csv", "report.json", "predictions.csv"]

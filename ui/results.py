@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -164,52 +165,40 @@ def confusion_section(run_dir: Path, report: Mapping[str, Any], config: Mapping[
 
 
 def downloads(run_dir: Path, report: Mapping[str, Any]) -> None:
-    """Draw the download buttons: model, report CSV and JSON, training plot."""
-    columns = st.columns(5)
-    model = run_dir / runs.MODEL
-    if model.exists():
-        columns[0].download_button(
-            "model.keras",
-            model.read_bytes(),
-            f"{run_dir.name}-model.keras",
-            icon=":material/download:",
-            width="stretch",
-        )
-    columns[1].download_button(
-        "report.csv",
-        report_csv(report),
-        f"{run_dir.name}-report.csv",
-        "text/csv",
-        icon=":material/download:",
-        width="stretch",
-    )
-    columns[2].download_button(
-        "report.json",
-        json.dumps(report, indent=1),
-        f"{run_dir.name}-report.json",
-        "application/json",
-        icon=":material/download:",
-        width="stretch",
-    )
-    if report.get("predictions"):
-        columns[3].download_button(
+    """Draw the download buttons: model, report CSV and JSON, predictions, training plot.
+
+    Each file is read or built only when its button is clicked (the model is tens of MB).
+    """
+    model, plot = run_dir / runs.MODEL, run_dir / runs.PLOT
+    files = [
+        ("model.keras", model.read_bytes, "application/octet-stream", model.exists()),
+        ("report.csv", partial(report_csv, report), "text/csv", True),
+        ("report.json", partial(json.dumps, report, indent=1), "application/json", True),
+        (
             "predictions.csv",
-            predictions_table(report["predictions"]).to_csv(index=False),
-            f"{run_dir.name}-predictions.csv",
+            partial(_predictions_csv, report.get("predictions", [])),
             "text/csv",
-            icon=":material/download:",
-            width="stretch",
-        )
-    plot = run_dir / runs.PLOT
-    if plot.exists():
-        columns[4].download_button(
-            "plot.png",
-            plot.read_bytes(),
-            f"{run_dir.name}-plot.png",
-            "image/png",
-            icon=":material/download:",
-            width="stretch",
-        )
+            bool(report.get("predictions")),
+        ),
+        ("plot.png", plot.read_bytes, "image/png", plot.exists()),
+    ]
+    columns = st.columns(len(files))
+    for column, (name, data, mime, present) in zip(columns, files, strict=True):
+        if present:
+            column.download_button(
+                name,
+                data,
+                f"{run_dir.name}-{name}",
+                mime,
+                key=f"results.download.{name}",
+                on_click="ignore",
+                icon=":material/download:",
+                width="stretch",
+            )
+
+
+def _predictions_csv(predictions: Sequence[Mapping[str, Any]]) -> str:
+    return predictions_table(predictions).to_csv(index=False)
 
 
 def summary_metrics(run_dir: Path, report: Mapping[str, Any], config: Mapping[str, Any]) -> None:
