@@ -200,3 +200,9 @@ def test_failed_run_shows_its_error(data_dir, runs_folder):
     page = _train_page()
     assert "failed" in _badge_text(page)
     assert "data.csv, line 3: expected 192 values" in page.error[0].value
+
+
+def test_learning_rate_is_typed_so_small_rates_can_be_set(data_dir):
+    page = _train_page()
+    page.number_input(key="train.learning_rate").set_value(0.001).run()
+    assert page.number_input(key="train.learning_rate").value == pytest.approx(0.001)

@@ -19,10 +19,10 @@ from flowerdash.augment import AUGMENT_PARAMS, AugmentSettings
 from flowerdash.charts.training import live_training_figure
 from flowerdash.errors import FlowerdashError
 from flowerdash.live_progress import LiveProgress, format_duration, summarize
-from flowerdash.settings import MODES, TRAIN_PARAMS, param
+from flowerdash.settings import MODES, TRAIN_PARAMS, ParamSpec, param
 from ui import state
 from ui.errors import show_error
-from ui.widgets import settings_widgets
+from ui.widgets import settings_widgets, widget_key, widget_label
 
 REFRESH_SECONDS = 1.0
 SHOWN_RUN_KEY = "flowerdash.train.shown_run"
@@ -99,6 +99,35 @@ def train_arguments(
     return arguments
 
 
+def spec_spans_decades(spec: ParamSpec) -> bool:
+    """Whether a float setting ranges over several orders of magnitude (a learning rate): a
+    slider from 1e-6 to 1 cannot set 0.001, so it gets a number box instead."""
+    return (
+        spec.kind == "float"
+        and bool(spec.minimum)
+        and spec.maximum is not None
+        and spec.maximum / spec.minimum >= 1000  # type: ignore[operator]
+    )
+
+
+def decades_input(spec: ParamSpec) -> float:
+    """Draw a number box for a float setting spanning decades; return its value."""
+    key = widget_key(spec, SETTINGS_PREFIX)
+    if key not in st.session_state:
+        st.session_state[key] = float(spec.default)
+    return float(
+        st.number_input(
+            widget_label(spec),
+            min_value=float(spec.minimum),  # type: ignore[arg-type]
+            max_value=float(spec.maximum),  # type: ignore[arg-type]
+            step=float(spec.step or spec.minimum),  # type: ignore[arg-type]
+            format="%g",
+            help=f"{spec.help} Default: {spec.default}.",
+            key=key,
+        )
+    )
+
+
 def _augmentation_summary(augment: AugmentSettings) -> str:
     if augment.is_identity:
         return "none (every parameter is 0 on the Augmentation page)"
@@ -146,8 +175,13 @@ def settings_panel(runs_folder: Path) -> None:
     first = [by_name["model"], by_name["mode"]]
     values = settings_widgets(first, {}, key_prefix=SETTINGS_PREFIX)
     st.caption(MODE_LINES.get(values["mode"], ""))
-    rest = [spec for spec in TRAIN_PARAMS if spec.name not in {"model", "mode"}]
-    values |= settings_widgets(rest, {}, key_prefix=SETTINGS_PREFIX)
+    for spec in TRAIN_PARAMS:
+        if spec.name in values:
+            continue
+        if spec_spans_decades(spec):
+            values[spec.name] = decades_input(spec)
+        else:
+            values |= settings_widgets([spec], {}, key_prefix=SETTINGS_PREFIX)
     if values.get("augment", param(TRAIN_PARAMS, "augment").default):
         st.caption(f"Augmentation: {_augmentation_summary(augment)}.")
     else:
