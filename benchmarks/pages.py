@@ -15,7 +15,9 @@ The baseline row is AppTest's own cost for a one-line script (part of every figu
 Chromium, from navigation until the script has finished and every image is decoded (cold: the
 server's first visit of the page; warm: the median of later visits, each a new tab and so a new
 session, in one browser profile whose HTTP cache keeps the JavaScript, as a returning user's).
-The machine's load average is printed with it: on a shared machine it dominates these figures.
+The baseline row is a one-line Streamlit page visited the same way: Streamlit's frontend start-up
+and connection, which every page pays. The machine's load average is printed with it: on a
+shared machine it dominates these figures.
 """
 
 from __future__ import annotations
@@ -119,18 +121,21 @@ def browser_visits(repeat: int) -> list[tuple[str, float, float, float]]:
         return seconds
 
     rows = []
-    with (
-        tempfile.TemporaryDirectory() as scratch,
-        running_app(Path(scratch)) as base,
-        launched_chromium() as browser,
-    ):
+    with tempfile.TemporaryDirectory() as scratch, launched_chromium() as browser:
+        baseline = Path(scratch) / "baseline.py"
+        baseline.write_text("import streamlit as st\nst.write('hello')\n")
         # One browser profile, as a returning user has: its HTTP cache keeps Streamlit's and
         # plotly's JavaScript; each visit is a new tab, so a new session on the server.
         context = browser.new_context(viewport={"width": 1440, "height": 1000})
-        for name, path in BROWSER_PATHS:
-            cold = visit(context, base + path)
-            warm = [visit(context, base + path) for _ in range(repeat)]
-            rows.append((name, cold, statistics.median(warm), max(warm)))
+        with running_app(Path(scratch), str(baseline)) as base:
+            cold = visit(context, base + "/")
+            warm = [visit(context, base + "/") for _ in range(repeat)]
+            rows.append(("Streamlit baseline", cold, statistics.median(warm), max(warm)))
+        with running_app(Path(scratch)) as base:
+            for name, path in BROWSER_PATHS:
+                cold = visit(context, base + path)
+                warm = [visit(context, base + path) for _ in range(repeat)]
+                rows.append((name, cold, statistics.median(warm), max(warm)))
     return rows
 
 

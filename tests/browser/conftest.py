@@ -73,8 +73,9 @@ def _wait_healthy(url: str, process: subprocess.Popen[bytes], log_path: Path) ->
 
 
 @contextmanager
-def running_app(work: Path) -> Iterator[str]:
-    """Run ``streamlit run app.py`` on a free localhost port; yield its base URL; stop it.
+def running_app(work: Path, script: str = "app.py") -> Iterator[str]:
+    """Run ``streamlit run <script>`` (from the repo root) on a free localhost port; yield its
+    base URL; stop it.
 
     The cache, uploads and runs folders go under ``work``; the server's output goes to
     ``work/streamlit.log`` (shown if it fails to start).
@@ -93,7 +94,7 @@ def running_app(work: Path) -> Iterator[str]:
         "-m",
         "streamlit",
         "run",
-        "app.py",
+        script,
         "--server.headless=true",
         "--server.address=localhost",
         f"--server.port={port}",
