@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import os
 import subprocess
 import sys
@@ -102,6 +103,19 @@ def test_upload_of_a_real_csv_becomes_the_dataset(data_dir: Path, real_csv_dir: 
     assert metric(app, "Training images") == "100"
     assert metric(app, "Image shape") == "28x28x1"
     assert "Now using" in app.success[0].value
+
+
+def test_gzipped_upload_is_read(data_dir: Path, real_csv_dir: Path, tmp_path: Path) -> None:
+    source = real_csv_dir / "myonn_mnist_dataset" / "mnist_test_10.csv"
+    packed = tmp_path / "mnist_test_10.csv.gz"
+    packed.write_bytes(gzip.compress(source.read_bytes()))
+    app = data_page()
+    app.radio(key="data.source").set_value("Upload CSV files").run()
+    upload(app, 0, packed)
+    app.run()
+    app.button[0].click().run()
+    assert not app.error
+    assert metric(app, "Training images") == "10"
 
 
 def test_upload_is_stored_in_the_uploads_folder(data_dir: Path, real_csv_dir: Path) -> None:
