@@ -105,7 +105,9 @@ def variant_columns(count: int) -> int:
     return 4 if count <= 8 else 6 if count <= 12 else 8
 
 
-def variants_panel(images: np.ndarray, labels: np.ndarray, classes: list[str], settings) -> None:
+def variants_panel(
+    images: np.ndarray, labels: np.ndarray, classes: list[str], settings: AugmentSettings
+) -> None:
     st.subheader("One image, augmented")
     row = pick_image(labels, classes)
     controls = st.columns([2, 1, 1], vertical_alignment="bottom")
@@ -175,8 +177,8 @@ def batch_panel(
 page_setup("Augmentation")
 st.title("Augmentation")
 st.caption(
-    "What training does to each image before the model sees it: the same Keras layers and "
-    "seeds as training. The settings here are the ones the Train page uses."
+    "What training does to each image before the model sees it, made by the very Keras layers "
+    "training puts at the model's input. The settings here are the ones the Train page uses."
 )
 choice = current_dataset()
 try:
