@@ -15,7 +15,7 @@ import streamlit as st
 from flowerdash.charts.data import class_counts_figure, image_grid, sample_indices_per_class
 from flowerdash.data import default_cache_dir
 from flowerdash.errors import ConfigError, DatasetError
-from ui.dataset_files import resolve_data_path, store_upload
+from ui.dataset_files import list_dataset_files, resolve_data_path, store_upload
 from ui.errors import errors_shown, show_error
 from ui.layout import page_setup
 from ui.loaders import LoadedDataset, leak_check_cached, load_dataset_cached
@@ -146,6 +146,12 @@ def choose_upload() -> None:
 
 def choose_path() -> None:
     st.caption(f"Paths are read inside `{data_dir()}`; nothing outside it can be opened here.")
+    found = list_dataset_files(data_dir())
+    with st.expander(f"CSV files found there ({len(found)})"):
+        if found:
+            st.code("\n".join(found), language=None)
+        else:
+            st.caption("None yet: copy your files into the data folder, or upload them.")
     left, right = st.columns(2)
     train_text = left.text_input(
         "Training file", key="data.path_train", placeholder="e.g. flowers_train.csv"

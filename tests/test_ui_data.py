@@ -234,3 +234,9 @@ def test_home_and_data_pages_never_import_keras_or_tensorflow(data_dir: Path) ->
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr[-2000:]
+
+
+def test_path_section_lists_the_csv_files_in_the_data_folder(data_dir: Path) -> None:
+    app = data_page()
+    app.radio(key="data.source").set_value("A file inside data/").run()
+    assert app.code[0].value == "flowers_test.csv\nflowers_train.csv"

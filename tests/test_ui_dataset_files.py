@@ -8,7 +8,12 @@ from pathlib import Path
 import pytest
 
 from flowerdash.errors import DatasetError
-from ui.dataset_files import resolve_data_path, safe_file_name, store_upload
+from ui.dataset_files import (
+    list_dataset_files,
+    resolve_data_path,
+    safe_file_name,
+    store_upload,
+)
 
 
 def test_upload_is_stored_under_its_content_hash(tmp_path: Path) -> None:
@@ -85,3 +90,12 @@ def test_symlink_pointing_out_of_the_data_folder_is_refused(data_dir: Path) -> N
 def test_missing_file_is_reported(data_dir: Path) -> None:
     with pytest.raises(DatasetError, match="no such file"):
         resolve_data_path("nope.csv", data_dir)
+
+
+def test_dataset_files_are_listed_relative_to_the_data_folder(data_dir: Path) -> None:
+    (data_dir / "b.csv.gz").write_bytes(b"")
+    (data_dir / "notes.txt").write_text("x")
+    (data_dir / ".hidden").mkdir()
+    (data_dir / ".hidden" / "c.csv").write_text("0,1\n")
+    os.symlink(data_dir.parent / "outside.csv", data_dir / "link.csv")
+    assert list_dataset_files(data_dir) == ["b.csv.gz", "sub/a.csv"]

@@ -95,3 +95,24 @@ def resolve_data_path(typed: str, data_dir: Path) -> Path:
     if not has_dataset_suffix(resolved.name):
         raise DatasetError("expected a .csv or .csv.gz file", path=text)
     return resolved
+
+
+def list_dataset_files(data_dir: Path, limit: int = 200) -> list[str]:
+    """Return the ``.csv`` / ``.csv.gz`` files under ``data_dir`` as paths relative to it.
+
+    Sorted; hidden files and folders and files whose real location lies outside ``data_dir``
+    are left out (they could not be opened anyway); at most ``limit`` paths.
+    """
+    root = data_dir.resolve()
+    if not root.is_dir():
+        return []
+    found = []
+    for path in sorted(root.rglob("*")):
+        relative = path.relative_to(root)
+        if any(part.startswith(".") for part in relative.parts):
+            continue
+        if path.is_file() and has_dataset_suffix(path.name) and path.resolve().is_relative_to(root):
+            found.append(relative.as_posix())
+            if len(found) >= limit:
+                break
+    return found
