@@ -23,6 +23,8 @@ def load_run_model(run_dir: str | os.PathLike[str]) -> keras.Model:
     """Load ``model.keras`` of a run with Keras' safe mode on. Raises RunError if missing."""
     import keras
 
+    import flowerdash.augment_layer  # noqa: F401 - registers RandomAffine for deserialization
+
     path = Path(run_dir) / runs.MODEL
     if not path.is_file():
         raise RunError(f"{path}: no saved model (the run has not ended, or is not a run)")

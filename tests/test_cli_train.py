@@ -138,3 +138,13 @@ def test_building_the_cli_does_not_import_keras():
     code += "print('keras' in sys.modules, 'tensorflow' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.stdout.strip() == "False False"
+
+
+@pytest.mark.slow
+def test_a_fresh_process_loads_the_saved_model_in_safe_mode(finished):
+    code = (
+        "import sys; from flowerdash.predict import load_run_model; "
+        f"model = load_run_model({str(finished['run'])!r}); print(model.output_shape[-1])"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.stdout.strip().splitlines()[-1] == "3", result.stderr[-2000:]
