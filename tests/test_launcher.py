@@ -153,6 +153,8 @@ def test_killed_real_training_resumes_to_the_end_keeping_what_it_wrote(tmp_path)
     launcher.resume_training(run_dir)
     _wait(lambda: not launcher.is_active(run_dir))
     after = runs.read_history(run_dir)
-    assert runs.read_status(run_dir)["state"] == "finished"
+    status = runs.read_status(run_dir)
+    log_tail = (run_dir / "train.log").read_text(errors="replace")[-2000:]
+    assert status["state"] == "finished", f"{status.get('error')}\n{log_tail}"
     assert after["epoch"].tolist() == list(range(12))
     assert after.iloc[: len(before)]["loss"].tolist() == before["loss"].tolist()
