@@ -62,3 +62,10 @@ def test_cancelled_delete_keeps_the_run(runs_folder):
     page.button(key="runs.cancel").click().run()
     assert len(page.dataframe[0].value) == 2
     assert not page.warning
+
+
+def test_open_in_train_shows_the_chosen_run_on_the_train_page(runs_folder):
+    page = _runs_page()
+    page.selectbox(key="runs.manage").select("20260101-120000-aaaa")
+    page.button(key="runs.open").click().run()
+    assert "Run 20260101-120000-aaaa" in [s.value for s in page.subheader]

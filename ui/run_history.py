@@ -103,6 +103,7 @@ def manage_section(summaries: list[runs.RunSummary]) -> None:
     left, right, _ = st.columns([1, 1, 2])
     if left.button(
         "Open in Train",
+        key="runs.open",
         icon=":material/model_training:",
         on_click=_open_in_train_page,
         help="Watch it, stop it, or resume it if it was stopped or interrupted.",
