@@ -134,6 +134,14 @@ def test_train_watch_results_and_predict_in_the_browser(open_app_page, screensho
     assert bars == 6
     wait_for_images(page)
     save_screenshot(page, screenshot_dir / "predict.png")
+    # An uploaded photo (any size) is resized to the model's input and classified too.
+    page.get_by_test_id("stRadio").get_by_text("Upload images").click()
+    wait_for_script_run(page)
+    photo = sorted((REPO_ROOT / "data" / "flower_photos_64" / "images" / "daisy").glob("*.png"))[0]
+    page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(photo))
+    expect(page.get_by_test_id("stImage")).to_have_count(1, timeout=60_000)
+    expect(page.get_by_test_id("stImage")).to_contain_text(photo.name)
+    save_screenshot(page, screenshot_dir / "predict-upload.png")
 
     go_to(page, "Runs")
     expect(page.get_by_test_id("stDataFrame")).to_be_visible()
