@@ -227,8 +227,9 @@ def start_training(
     return run_dir
 
 
-def resume_training(run_dir: Path, *, python: str | None = None) -> Path:
-    """Resume a stopped or interrupted run in its own directory (``train --resume RUN_DIR``).
+def resume_training(run_dir: Path, *, epochs: int | None = None, python: str | None = None) -> Path:
+    """Resume a stopped or interrupted run in its own directory (``train --resume RUN_DIR``),
+    optionally with a new total of ``epochs``.
 
     Raises RunError when the run is in another state, TrainingAlreadyRunning when a training
     runs under the same runs folder.
@@ -245,5 +246,7 @@ def resume_training(run_dir: Path, *, python: str | None = None) -> Path:
         if running is not None:
             raise TrainingAlreadyRunning(running)
         command = [python or sys.executable, "-m", "flowerdash", "train", "--resume", str(run_dir)]
+        if epochs is not None:
+            command += ["--epochs", str(epochs)]
         _spawn(command, run_dir)
     return run_dir

@@ -158,3 +158,22 @@ def test_killed_real_training_resumes_to_the_end_keeping_what_it_wrote(tmp_path)
     assert status["state"] == "finished", f"{status.get('error')}\n{log_tail}"
     assert after["epoch"].tolist() == list(range(12))
     assert after.iloc[: len(before)]["loss"].tolist() == before["loss"].tolist()
+
+
+def test_resume_with_a_new_epoch_total_passes_it_to_the_trainer(tmp_path):
+    python = _fake_python(tmp_path, 'echo "$@" >&2; exec sleep 60')
+    run_dir = tmp_path / "runs" / "cut"
+    run_dir.mkdir(parents=True)
+    runs.write_json_atomic(run_dir / "status.json", {"state": "stopped", "pid": None})
+    launcher.resume_training(run_dir, epochs=30, python=python)
+    try:
+        _wait_for_log(run_dir, "--epochs 30")
+    finally:
+        os.killpg(runs.read_status(run_dir)["pid"], signal.SIGKILL)
+
+
+def _wait_for_log(run_dir: Path, text: str, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while text not in (run_dir / "train.log").read_text():
+        assert time.monotonic() < deadline, (run_dir / "train.log").read_text()
+        time.sleep(0.05)

@@ -267,12 +267,31 @@ def live_view(run_dir: Path, was_active: bool) -> None:
 
 
 def _resume(run_dir: Path) -> None:
+    epochs = st.session_state.get(f"resume-epochs-{run_dir.name}")
     try:
-        launcher.resume_training(run_dir)
+        launcher.resume_training(run_dir, epochs=epochs)
     except FlowerdashError as error:
         st.session_state[NOTICE_KEY] = f"Not resumed: {error}"
     else:
         st.session_state.pop(NOTICE_KEY, None)
+
+
+def run_description(run_dir: Path) -> str:
+    """Return one line on what a run trains: data, model, mode, epochs, batch, optimizer."""
+    try:
+        config = runs.read_config(run_dir)
+    except FlowerdashError:
+        return "Starting: the settings are recorded once the data is read."
+    settings = config.get("settings", {})
+    train = Path(config.get("data", {}).get("train", {}).get("path", "?")).name
+    parts = [
+        f"{train} ({config.get('data', {}).get('train', {}).get('rows', '?')} images)",
+        f"{settings.get('model', '?')}, {settings.get('mode', '?')} mode",
+        f"{settings.get('epochs', '?')} epochs of batch {settings.get('batch_size', '?')}",
+        f"{settings.get('optimizer', '?')} lr {settings.get('learning_rate', '?')}",
+        "augmented" if settings.get("augment") else "not augmented",
+    ]
+    return " · ".join(parts)
 
 
 def run_panel(run_dir: Path) -> None:
@@ -281,6 +300,7 @@ def run_panel(run_dir: Path) -> None:
     run_state = status.get("state", "unknown")
     active = run_state in launcher.ACTIVE_STATES
     st.subheader(f"Run {run_dir.name}")
+    st.caption(run_description(run_dir))
     st.fragment(run_every=REFRESH_SECONDS if active else None)(live_view)(run_dir, active)
     if run_state == "failed":
         st.error(f"Training failed: {status.get('error') or 'see the log below'}")
@@ -291,13 +311,24 @@ def run_panel(run_dir: Path) -> None:
             icon=":material/warning:",
         )
     if run_state in launcher.RESUMABLE_STATES:
-        st.button(
+        planned = int(status.get("epochs") or 1)
+        left, right = st.columns([1, 1], vertical_alignment="bottom")
+        left.number_input(
+            "Train up to epoch",
+            min_value=max(1, int(status.get("epoch") or 0) + 1),
+            max_value=int(param(TRAIN_PARAMS, "epochs").maximum or 1000),
+            value=max(planned, int(status.get("epoch") or 0) + 1),
+            key=f"resume-epochs-{run_dir.name}",
+            help="The run continues from its last finished epoch until this total.",
+        )
+        right.button(
             "Resume",
             type="primary",
             icon=":material/play_arrow:",
             on_click=_resume,
             args=(run_dir,),
             key=f"resume-{run_dir.name}",
+            width="stretch",
         )
     if run_state in {"finished", "stopped"}:
         st.page_link("pages/4_Results.py", label="See the results", icon=":material/insights:")
