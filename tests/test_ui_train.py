@@ -18,7 +18,8 @@ from streamlit.testing.v1 import AppTest
 from ui_fixtures import write_flowers
 
 from flowerdash import launcher, runs
-from flowerdash.settings import TRAIN_PARAMS
+from flowerdash.settings import MODES, TRAIN_PARAMS
+from ui.training import MODE_LINES
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 PAGE = "pages/3_Train.py"
@@ -73,6 +74,10 @@ def test_form_has_one_widget_per_declared_training_setting(data_dir):
     page = _train_page()
     keys = {w.key for w in [*page.selectbox, *page.slider, *page.number_input, *page.toggle]}
     assert {f"train.{spec.name}" for spec in TRAIN_PARAMS} <= keys
+
+
+def test_every_declared_training_mode_has_its_one_line():
+    assert set(MODE_LINES) == set(MODES)
 
 
 def test_mode_line_follows_the_chosen_mode(data_dir):
