@@ -139,3 +139,11 @@ def test_bad_data_marks_a_launcher_made_run_failed(tmp_path):
         train_new(TrainJob(train, train), tmp_path / "runs", "r")
     status = json.loads((folder / "status.json").read_text())
     assert status["state"] == "failed" and "only one class" in status["error"]
+
+
+@pytest.mark.slow
+def test_same_seed_repeats_the_same_history(pair, tmp_path):
+    first = train_new(_job(pair, epochs=2, seed=3), tmp_path / "runs", "one", verbose=0)
+    second = train_new(_job(pair, epochs=2, seed=3), tmp_path / "runs", "two", verbose=0)
+    columns = ["loss", "accuracy", "val_loss", "val_accuracy"]
+    assert runs.read_history(first)[columns].equals(runs.read_history(second)[columns])
