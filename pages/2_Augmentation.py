@@ -177,8 +177,9 @@ def batch_panel(
 page_setup("Augmentation")
 st.title("Augmentation")
 st.caption(
-    "What training does to each image before the model sees it, made by the very Keras layers "
-    "training puts at the model's input. The settings here are the ones the Train page uses."
+    "What training does to each image before the model sees it, made by the very augmentation "
+    "block training puts at the model's input. The settings here are the ones the Train page "
+    "uses."
 )
 choice = current_dataset()
 try:
