@@ -55,8 +55,8 @@ AUGMENT_PARAMS: tuple[ParamSpec, ...] = (
         "Rotation",
         "float",
         20.0,
-        "Each image turns by a random angle between -x and +x degrees "
-        "(Keras RandomRotation factor = degrees / 360). 0 turns it off.",
+        "Each image turns by a random angle between -x and +x degrees (Keras' "
+        "RandomRotation would take x / 360, a fraction of a turn). 0 turns it off.",
         unit="degrees",
         minimum=0.0,
         maximum=180.0,

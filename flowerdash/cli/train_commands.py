@@ -25,7 +25,12 @@ def _describe(spec: ParamSpec) -> str:
     parts = [spec.help]
     if spec.kind in _TYPES and spec.minimum is not None:
         unit = f" {spec.unit}" if spec.unit else ""
-        parts.append(f"Range {spec.minimum:g} to {spec.maximum:g}{unit}.")
+        low, high = (
+            (int(spec.minimum), int(spec.maximum))
+            if spec.kind == "int"
+            else (f"{spec.minimum:g}", f"{spec.maximum:g}")
+        )
+        parts.append(f"Range {low} to {high}{unit}.")
     parts.append(f"Default: {spec.default}.")
     return " ".join(parts).replace("%", "%%")
 
