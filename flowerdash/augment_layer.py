@@ -4,11 +4,11 @@
 about the image centre and resampled each image once. Keras 3 offers one layer per transform
 (``RandomRotation``, ``RandomZoom``, ``RandomTranslation``, ``RandomShear``, ``RandomFlip``);
 chained, they resample an image five times (blurrier) and cost about five times as much
-(measured: ~2,000 vs ~10,000 images/s at 64x64x3, batch 32, on two shared cores). This layer draws the same
-parameters per image, composes one matrix and makes one ``keras.ops.image.affine_transform``
-call, the op those Keras layers use themselves. It is registered as serializable, so a
-``model.keras`` holding it loads with ``safe_mode=True`` once this module is imported
-(``flowerdash.predict.load_run_model`` does that).
+(measured: ~2,000 vs ~10,000 images/s at 64x64x3, batch 32, on two shared cores). This
+layer draws the same parameters per image, composes one matrix and makes one
+``keras.ops.image.affine_transform`` call, the op those Keras layers use themselves. It is
+registered as serializable, so a ``model.keras`` holding it loads with ``safe_mode=True``
+once this module is imported (``flowerdash.predict.load_run_model`` does that).
 
 Parameters (per image, uniform): angle in [-rotation, +rotation] degrees; scale in
 [1 - zoom, 1 + zoom] (aspect kept); horizontal shear factor (tan of the angle) in
