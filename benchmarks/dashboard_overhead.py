@@ -40,6 +40,7 @@ def poll_like_the_train_page(run_dir: str, stop: Any, out: Any) -> None:
 
     progress = LiveProgress(Path(run_dir))
     costs = []
+    cpu_start, wall_start = time.process_time(), time.perf_counter()
     while not stop.is_set():
         started = time.perf_counter()
         try:
@@ -52,7 +53,8 @@ def poll_like_the_train_page(run_dir: str, stop: Any, out: Any) -> None:
         pd.DataFrame(progress.epochs)
         costs.append(time.perf_counter() - started)
         stop.wait(POLL_SECONDS)
-    out.put((len(costs), statistics.median(costs) if costs else 0.0))
+    cpu_share = (time.process_time() - cpu_start) / (time.perf_counter() - wall_start)
+    out.put((len(costs), statistics.median(costs) if costs else 0.0, cpu_share))
 
 
 def images_per_second(run_dir: Path) -> float:
@@ -102,8 +104,10 @@ def train(
         time.sleep(0.2)
     if poller is not None:
         stop.set()
-        extra["polls"], extra["poll ms"] = out.get(timeout=30)
-        extra["poll ms"] *= 1000
+        polls, median_poll, cpu_share = out.get(timeout=30)
+        extra["polls"] = polls
+        extra["median poll ms"] = median_poll * 1000
+        extra["poller CPU % of a core"] = cpu_share * 100
         poller.join()
     state = runs.read_status(run_dir)["state"]
     if state != "finished":
@@ -128,8 +132,9 @@ def main() -> None:
     print(f"data: {args.train}, {args.epochs} epochs, mode {args.mode}")
     print(f"{'run':<10} {'images/s':>9}  notes")
     figures: dict[str, list[float]] = {"alone": [], "watched": []}
-    for _ in range(args.pairs):
-        for label in ("alone", "watched"):
+    for pair in range(args.pairs):
+        # Alternate which comes first, so a drift in the machine's load favours neither.
+        for label in ("alone", "watched") if pair % 2 == 0 else ("watched", "alone"):
             run_dir, extra = train(arguments, work / "runs", watched=label == "watched")
             speed = images_per_second(run_dir)
             figures[label].append(speed)
