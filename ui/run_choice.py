@@ -15,7 +15,9 @@ CHOSEN_RUN_KEY = "flowerdash.chosen_run"
 
 def run_label(summary: runs.RunSummary) -> str:
     """Return how a run reads in a select box: when, dataset, model/mode, state, accuracy."""
-    when = time.strftime("%Y-%m-%d %H:%M", time.localtime(summary.started or 0))
+    when = (
+        time.strftime("%Y-%m-%d %H:%M", time.localtime(summary.started)) if summary.started else "?"
+    )
     accuracy = "" if summary.accuracy is None else f" · accuracy {summary.accuracy:.1%}"
     details = " · ".join(x for x in (summary.dataset, summary.mode) if x)
     return f"{when} · {summary.run_id} · {details} · {summary.state}{accuracy}"
