@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import os
 from pathlib import Path
 from types import SimpleNamespace
@@ -84,3 +85,15 @@ def test_empty_heatmap_selection_chooses_no_cell():
 def test_downloads_offer_the_report_the_predictions_and_the_plot_when_present(results_page):
     labels = [b.proto.label for b in results_page.get("download_button")]
     assert labels == ["report.csv", "report.json", "predictions.csv"]
+
+
+def test_a_report_without_confusion_matrix_is_reported_not_raised():
+    run_dir = write_finished_run(Path(os.environ["FLOWERDASH_RUNS_DIR"]))
+    report = json.loads((run_dir / "report.json").read_text())
+    del report["confusion_matrix"]
+    (run_dir / "report.json").write_text(json.dumps(report))
+    app = AppTest.from_file(APP, default_timeout=60)
+    app.switch_page(PAGE)
+    app.run()
+    assert not app.exception
+    assert "no 'confusion_matrix' entry" in app.error[0].value

@@ -262,3 +262,10 @@ def render() -> None:
         downloads(run_dir, report)
     except FlowerdashError as error:
         show_error(error)
+    except KeyError as error:  # a report.json from another tool or an older version
+        show_error(
+            RunError(
+                f"{run_dir / runs.REPORT}: no {error} entry (expected a flowerdash report: "
+                "per-class scores, confusion_matrix, classes, predictions)"
+            )
+        )
