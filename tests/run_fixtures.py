@@ -62,10 +62,19 @@ def write_finished_run(
     (run_dir / "config.json").write_text(
         json.dumps(
             {
-                "settings": {"model": "minivggnet", "mode": "memory", "epochs": epochs},
+                "settings": {
+                    "model": "minivggnet",
+                    "mode": "memory",
+                    "epochs": epochs,
+                    "batch_size": 32,
+                    "optimizer": "sgd",
+                    "learning_rate": 0.01,
+                    "augment": True,
+                    "seed": 42,
+                },
                 "data": {
-                    "train": {"path": str(test_csv)},
-                    "test": {"path": str(test_csv)},
+                    "train": {"path": str(test_csv), "rows": len(TEST_LABELS)},
+                    "test": {"path": str(test_csv), "rows": len(TEST_LABELS)},
                 },
                 "shape": list(SHAPE),
                 "classes": CLASSES,
