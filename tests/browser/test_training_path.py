@@ -106,11 +106,10 @@ def test_train_watch_results_and_predict_in_the_browser(open_app_page, screensho
     wait_for_script_run(page)
     expect(page.get_by_test_id("stMetric").first).to_contain_text("Test accuracy")
     expect(page.get_by_test_id("stDataFrame")).to_be_visible()
-    heatmaps = page.evaluate(
+    page.wait_for_function(
         "() => [...document.querySelectorAll('.js-plotly-plot')]"
-        ".filter(gd => (gd.data || []).some(t => t.type === 'heatmap')).length"
+        ".filter(gd => (gd.data || []).some(t => t.type === 'heatmap')).length === 1"
     )
-    assert heatmaps == 1
     expect(page.get_by_test_id("stImage").first).to_be_visible()
     # Clicking a heatmap cell chooses that cell and shows its images.
     page.locator(".js-plotly-plot .hm").first.scroll_into_view_if_needed()
@@ -127,11 +126,11 @@ def test_train_watch_results_and_predict_in_the_browser(open_app_page, screensho
     page.get_by_test_id("stRadio").get_by_text("Test rows").click()
     wait_for_script_run(page)
     expect(page.get_by_test_id("stImage")).to_have_count(6, timeout=120_000)
-    bars = page.evaluate(
+    # One top-k bar chart per image (plotly draws each chart a moment after its element).
+    page.wait_for_function(
         "() => [...document.querySelectorAll('.js-plotly-plot')]"
-        ".filter(gd => (gd.data || []).some(t => t.type === 'bar')).length"
+        ".filter(gd => (gd.data || []).some(t => t.type === 'bar')).length === 6"
     )
-    assert bars == 6
     wait_for_images(page)
     save_screenshot(page, screenshot_dir / "predict.png")
     # An uploaded photo (any size) is resized to the model's input and classified too.
