@@ -104,6 +104,18 @@ def test_saved_model_loads_in_safe_mode_and_takes_raw_pixels(pair, tmp_path):
     assert np.allclose(probabilities.sum(axis=1), 1.0, atol=1e-4)
 
 
+@pytest.mark.slow
+def test_saved_model_predicts_what_the_report_says(pair, tmp_path):
+    import keras
+
+    run = train_new(_job(pair), tmp_path / "runs", "r", verbose=0)
+    model = keras.saving.load_model(run / "model.keras", safe_mode=True)
+    test = np.loadtxt(pair[1], delimiter=",", usecols=range(1, 433), dtype=np.uint8)
+    predicted = np.asarray(model.predict(test.reshape(-1, 12, 12, 3), verbose=0)).argmax(axis=1)
+    report = runs.read_report(run)
+    assert [CLASSES[i] for i in predicted] == [p["predicted"] for p in report["predictions"]]
+
+
 def test_one_class_only_is_a_config_error(tmp_path):
     train = write_image_csv(tmp_path / "train.csv", ["cat"] * 6)
     test = write_image_csv(tmp_path / "test.csv", ["cat"] * 2)

@@ -405,7 +405,7 @@ def _train_and_report(writer: RunWriter, job: TrainJob, data: PreparedData, *, v
     report = evaluate_model(model, data.test.images, data.test_labels, data.classes)
     if report["count"] != len(data.test_labels):
         raise RunError(f"evaluated {report['count']} of {len(data.test_labels)} test images")
-    writer.publish(runs.MODEL, lambda path: model.save(path))
+    writer.publish(runs.MODEL, lambda path: _inference_copy(model).save(path))
     runs.write_json_atomic(writer.file(runs.REPORT), report)
     history = runs.read_history(writer.path)
     title = f"Training loss and accuracy: {Path(data.train.path).name}, {settings.model}"
@@ -418,6 +418,16 @@ def _train_and_report(writer: RunWriter, job: TrainJob, data: PreparedData, *, v
 
     shutil.rmtree(backup_dir, ignore_errors=True)
     return "finished"
+
+
+def _inference_copy(model: Any) -> Any:
+    """The model with its weights but no optimizer: half the size of ``model.keras`` (SGD's
+    momentum doubles the weights); resuming uses ``backup/``, which keeps the optimizer."""
+    import keras
+
+    copy = keras.Model.from_config(model.get_config())  # uncompiled (clone_model compiles)
+    copy.set_weights(model.get_weights())
+    return copy
 
 
 def _fit_manually(
