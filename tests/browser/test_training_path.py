@@ -2,7 +2,7 @@
 results (table, confusion matrix, a cell's images) -> predict -> runs.
 
 One browser session clicks through the sidebar like a user (a fresh URL would start a new
-Streamlit session). Training is 2 epochs of MiniVGGNet on the bundled flowers in memory mode.
+Streamlit session). Training is 3 epochs of MiniVGGNet on the bundled flowers in memory mode.
 Screenshots go to ``test-artifacts/screenshots/``.
 """
 
@@ -79,10 +79,12 @@ def test_train_watch_results_and_predict_in_the_browser(open_app_page, screensho
     expect(page.get_by_test_id("stImage").first).to_be_visible()
 
     go_to(page, "Train")
-    epochs = page.get_by_role("spinbutton", name="Epochs (epochs)")
-    epochs.fill("2")
-    epochs.press("Enter")
-    wait_for_script_run(page)
+    # 3 epochs of batch 16 (24 steps each): long enough to watch points arrive on a fast machine.
+    for name, value in (("Epochs (epochs)", "3"), ("Batch size (images)", "16")):
+        box = page.get_by_role("spinbutton", name=name)
+        box.fill(value)
+        box.press("Enter")
+        wait_for_script_run(page)
     page.get_by_test_id("stSelectbox").filter(has_text="Training mode").click()
     page.get_by_role("option", name="memory").click()
     wait_for_script_run(page)
