@@ -102,3 +102,9 @@ def test_live_figure_spans_the_planned_epochs_when_given():
     figure = live_training_figure([_batch(1, 1, 2.0, 0.1)], [], epochs=5)
     assert list(figure.layout.xaxis.range) == [0, 5]
     assert list(figure.layout.xaxis2.range) == [0, 5]
+
+
+def test_loss_panel_can_use_a_log_scale():
+    figure = live_training_figure([], [_epoch(1, 1.0, 0.5, 90.0, 0.2)], log_loss=True)
+    assert figure.layout.yaxis.type == "log"
+    assert figure.layout.yaxis2.type != "log"

@@ -211,3 +211,11 @@ def test_learning_rate_is_typed_so_small_rates_can_be_set(data_dir):
     page = _train_page()
     page.number_input(key="train.learning_rate").set_value(0.001).run()
     assert page.number_input(key="train.learning_rate").value == pytest.approx(0.001)
+
+
+def test_loss_can_be_shown_on_a_log_scale(data_dir, runs_folder):
+    write_finished_run(runs_folder)
+    page = _train_page()
+    page.toggle(key="flowerdash.log_loss").set_value(True).run()
+    chart = next(c for c in page.get("plotly_chart") if c.key.startswith("live-chart-"))
+    assert plotly.io.from_json(chart.proto.spec).layout.yaxis.type == "log"

@@ -28,6 +28,7 @@ from flowerdash.report_tables import (
 from ui.errors import show_error
 from ui.loaders import load_dataset_cached
 from ui.run_choice import choose_run
+from ui.training import LOG_LOSS_KEY
 
 GALLERY_LIMIT = 30
 GALLERY_COLUMNS = 6
@@ -250,8 +251,9 @@ def render() -> None:
         config = runs.read_config(run_dir)
         summary_metrics(run_dir, report, config)
         st.subheader("Training curves")
+        log_loss = st.toggle("Loss on a log scale", key=LOG_LOSS_KEY)
         st.plotly_chart(
-            history_figure(runs.read_history(run_dir)),
+            history_figure(runs.read_history(run_dir), log_loss=log_loss),
             width="stretch",
             key="results.curves",
             config={"displaylogo": False},

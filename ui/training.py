@@ -27,6 +27,7 @@ from ui.widgets import settings_widgets, widget_key, widget_label
 REFRESH_SECONDS = 1.0
 SHOWN_RUN_KEY = "flowerdash.train.shown_run"
 NOTICE_KEY = "flowerdash.train.notice"
+LOG_LOSS_KEY = "flowerdash.log_loss"
 SETTINGS_PREFIX = "train"
 LOG_LINES = 40
 
@@ -256,10 +257,18 @@ def live_view(run_dir: Path, was_active: bool) -> None:
     _progress_line(progress, status)
     st.plotly_chart(
         live_training_figure(
-            progress.batches, progress.epochs, epochs=int(status.get("epochs") or 0) or None
+            progress.batches,
+            progress.epochs,
+            epochs=int(status.get("epochs") or 0) or None,
+            log_loss=bool(st.session_state.get(LOG_LOSS_KEY)),
         ),
         key=f"live-chart-{run_dir.name}",
         config={"displaylogo": False},
+    )
+    st.toggle(
+        "Loss on a log scale",
+        key=LOG_LOSS_KEY,
+        help="Useful when the validation loss is far above the training loss.",
     )
     if progress.epochs:
         st.dataframe(_epoch_table(progress.epochs), hide_index=True, width="stretch")

@@ -29,7 +29,7 @@ def batch_position(record: Mapping[str, Any]) -> float:
 
 
 @functools.lru_cache(maxsize=16)
-def _two_panel_layout(height: int, epochs: int | None) -> go.Layout:
+def _two_panel_layout(height: int, epochs: int | None, log_loss: bool = False) -> go.Layout:
     """The loss | accuracy subplot layout. Cached: ``make_subplots`` and layout validation
     cost ~30 ms, and the live chart is rebuilt every second."""
     figure = make_subplots(
@@ -45,6 +45,8 @@ def _two_panel_layout(height: int, epochs: int | None) -> go.Layout:
     if epochs:
         figure.update_xaxes(range=[0, epochs])
     figure.update_yaxes(rangemode="tozero")
+    if log_loss:  # a validation loss far above the training loss flattens a linear axis
+        figure.update_yaxes(type="log", rangemode="normal", row=1, col=1)
     figure.update_yaxes(range=[0, 1.02], row=1, col=2)
     return figure.layout
 
@@ -54,8 +56,8 @@ def _axis(letter: str, col: int) -> str:
     return letter if col == 1 else f"{letter}{col}"
 
 
-def _two_panel_figure(height: int, epochs: int | None = None) -> go.Figure:
-    return go.Figure(layout=_two_panel_layout(height, epochs))
+def _two_panel_figure(height: int, epochs: int | None = None, log_loss: bool = False) -> go.Figure:
+    return go.Figure(layout=_two_panel_layout(height, epochs, log_loss))
 
 
 def _values(records: Sequence[Mapping[str, Any]], key: str) -> tuple[list[float], list[float]]:
@@ -69,6 +71,7 @@ def live_training_figure(
     epoch_records: Sequence[Mapping[str, Any]],
     *,
     epochs: int | None = None,
+    log_loss: bool = False,
     height: int = 360,
 ) -> go.Figure:
     """Return the live loss and accuracy chart.
@@ -76,7 +79,8 @@ def live_training_figure(
     ``batch_records`` and ``epoch_records`` are ``progress.jsonl`` records (``kind`` "batch"
     and "epoch"). Training per-batch values are a thin line of small points; per-epoch
     training and validation values are large markers joined by lines. With ``epochs`` (the
-    planned count) the x axis spans the whole run, so the chart also shows how far it got.
+    planned count) the x axis spans the whole run, so the chart also shows how far it got;
+    ``log_loss`` puts the loss on a log scale.
     """
     traces: list[go.Scatter] = []
     batch_x = [batch_position(r) for r in batch_records]
@@ -116,16 +120,19 @@ def live_training_figure(
                     marker={"size": 9, "color": color},
                 ),
             )
-    return go.Figure(data=traces, layout=_two_panel_layout(height, epochs))
+    return go.Figure(data=traces, layout=_two_panel_layout(height, epochs, log_loss))
 
 
-def history_figure(history: pd.DataFrame, *, height: int = 340) -> go.Figure:
+def history_figure(
+    history: pd.DataFrame, *, log_loss: bool = False, height: int = 340
+) -> go.Figure:
     """Return loss and accuracy per epoch, training and validation, from ``history.csv``.
 
     ``history`` has Keras CSVLogger columns (``epoch`` 0-based, ``loss``, ``accuracy``,
     ``val_loss``, ``val_accuracy``); the figure numbers epochs from 1, as the live chart does.
+    ``log_loss`` puts the loss on a log scale.
     """
-    figure = _two_panel_figure(height)
+    figure = _two_panel_figure(height, log_loss=log_loss)
     x = (history["epoch"] + 1).tolist() if "epoch" in history else list(range(1, len(history) + 1))
     for col, (key, _) in enumerate(_METRICS, start=1):
         for prefix, name, color in (
