@@ -184,7 +184,7 @@ def test_one_epoch_run_started_here_finishes_and_results_show_table_and_heatmap(
 
 
 @pytest.mark.slow
-def test_stop_on_a_long_run_ends_stopped(data_dir):
+def test_stop_on_a_long_run_ends_stopped_and_resume_trains_on_to_the_new_total(data_dir):
     page = _train_page()
     _set_settings(page, epochs=1000)
     page.button(key="train.start").click().run()
@@ -193,6 +193,11 @@ def test_stop_on_a_long_run_ends_stopped(data_dir):
     page.button(key=f"stop-{run_dir.name}").click().run()
     assert _run_until(page, {"stopped", "finished", "failed"}) == "stopped"
     assert "stopped" in _badge_text(page)
+    done = int(runs.read_status(run_dir)["epoch"])
+    page.number_input(key=f"resume-epochs-{run_dir.name}").set_value(done + 1)
+    page.button(key=f"resume-{run_dir.name}").click().run()
+    assert _run_until(page, {"finished", "failed"}) == "finished"
+    assert len(runs.read_history(run_dir)) == done + 1
 
 
 def test_failed_run_shows_its_error(data_dir, runs_folder):
