@@ -108,3 +108,9 @@ def test_loss_panel_can_use_a_log_scale():
     figure = live_training_figure([], [_epoch(1, 1.0, 0.5, 90.0, 0.2)], log_loss=True)
     assert figure.layout.yaxis.type == "log"
     assert figure.layout.yaxis2.type != "log"
+
+
+def test_live_figure_shows_batch_points_of_the_epoch_in_progress_only():
+    batches = [_batch(1, 2, 2.0, 0.1), _batch(1, 4, 1.8, 0.2), _batch(2, 2, 1.5, 0.3)]
+    figure = live_training_figure(batches, [_epoch(1, 1.7, 0.25)])
+    assert list(_trace(figure, "training (per batch)", "x").x) == pytest.approx([1.5])

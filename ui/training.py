@@ -239,6 +239,7 @@ def live_view(run_dir: Path, was_active: bool) -> None:
     run_state = status.get("state", "unknown")
     if was_active and run_state not in launcher.ACTIVE_STATES:
         st.rerun()  # the run ended: redraw the page without the timer, with the end actions
+    st.caption(run_description(run_dir))
     top = st.columns([3, 1], vertical_alignment="center")
     with top[0]:
         state_badge(run_state)
@@ -308,7 +309,6 @@ def run_panel(run_dir: Path) -> None:
     run_state = status.get("state", "unknown")
     active = run_state in launcher.ACTIVE_STATES
     st.subheader(f"Run {run_dir.name}")
-    st.caption(run_description(run_dir))
     st.fragment(run_every=REFRESH_SECONDS if active else None)(live_view)(run_dir, active)
     if run_state == "failed":
         st.error(f"Training failed: {status.get('error') or 'see the log below'}")

@@ -77,12 +77,16 @@ def live_training_figure(
     """Return the live loss and accuracy chart.
 
     ``batch_records`` and ``epoch_records`` are ``progress.jsonl`` records (``kind`` "batch"
-    and "epoch"). Training per-batch values are a thin line of small points; per-epoch
-    training and validation values are large markers joined by lines. With ``epochs`` (the
+    and "epoch"). Per-batch training values of the epoch in progress are a thin line of small
+    points (a finished epoch is summed up by its per-epoch point, which keeps the chart light
+    over long runs); per-epoch training and validation values are large markers joined by
+    lines. With ``epochs`` (the
     planned count) the x axis spans the whole run, so the chart also shows how far it got;
     ``log_loss`` puts the loss on a log scale.
     """
     traces: list[go.Scatter] = []
+    completed = max((int(r["epoch"]) for r in epoch_records), default=0)
+    batch_records = [r for r in batch_records if int(r["epoch"]) > completed]
     batch_x = [batch_position(r) for r in batch_records]
     for col, (key, _) in enumerate(_METRICS, start=1):
         first = col == 1
@@ -96,9 +100,9 @@ def live_training_figure(
                 yaxis=_axis("y", col),
                 legendgroup="batch",
                 showlegend=first,
-                line={"color": TRAIN_COLOR, "width": 1},
-                marker={"size": 3, "color": TRAIN_COLOR},
-                opacity=0.45,
+                line={"color": TRAIN_COLOR, "width": 1.5},
+                marker={"size": 4, "color": TRAIN_COLOR},
+                opacity=0.6,
             ),
         )
         for prefix, name, color in (

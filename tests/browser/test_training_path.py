@@ -20,12 +20,14 @@ pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TRAINING_TIMEOUT_MS = 300_000
-BATCH_TRACE_JS = """() => {
-  const charts = [...document.querySelectorAll('.js-plotly-plot')]
-    .filter(gd => (gd.data || []).some(t => t.name === 'training (per batch)'));
-  if (!charts.length) return -1;
-  const trace = charts[0].data.find(t => t.name === 'training (per batch)');
-  return trace.x ? trace.x.length : 0;
+# How far the live chart has got: the largest epoch position of any point it shows (per-batch
+# points of the epoch in progress, per-epoch points); -1 before the chart exists.
+LATEST_POINT_JS = """() => {
+  const gd = [...document.querySelectorAll('.js-plotly-plot')]
+    .find(g => (g.data || []).some(t => t.name === 'training (per batch)'));
+  if (!gd) return -1;
+  const xs = gd.data.flatMap(t => Array.from(t.x || []));
+  return xs.length ? Math.max(...xs) : 0;
 }"""
 
 # The centre of the largest diagonal cell (the chooser starts on a mistake, so clicking a correct
@@ -91,11 +93,11 @@ def test_train_watch_results_and_predict_in_the_browser(open_app_page, screensho
     page.get_by_role("button", name="Start training").click()
     expect(badge(page, "starting").or_(badge(page, "running"))).to_be_visible(timeout=30_000)
 
-    # The live chart gains per-batch points while the run goes on.
-    page.wait_for_function(f"() => ({BATCH_TRACE_JS})() > 0", timeout=TRAINING_TIMEOUT_MS)
-    first_count = page.evaluate(BATCH_TRACE_JS)
+    # The live chart gains points while the run goes on: its latest point moves forward.
+    page.wait_for_function(f"() => ({LATEST_POINT_JS})() > 0", timeout=TRAINING_TIMEOUT_MS)
+    first = page.evaluate(LATEST_POINT_JS)
     page.wait_for_function(
-        f"n => ({BATCH_TRACE_JS})() > n", arg=first_count, timeout=TRAINING_TIMEOUT_MS
+        f"x => ({LATEST_POINT_JS})() > x", arg=first, timeout=TRAINING_TIMEOUT_MS
     )
     save_screenshot(page, screenshot_dir / "train-live.png")
     expect(badge(page, "finished")).to_be_visible(timeout=TRAINING_TIMEOUT_MS)
