@@ -97,3 +97,10 @@ def test_a_report_without_confusion_matrix_is_reported_not_raised():
     app.run()
     assert not app.exception
     assert "no 'confusion_matrix' entry" in app.error[0].value
+
+
+def test_normalize_toggle_shows_each_true_class_share(results_page):
+    results_page.toggle(key="results.normalize").set_value(True).run()
+    chart = next(c for c in results_page.get("plotly_chart") if "confusion" in c.key)
+    shares = typed_array(plotly.io.from_json(chart.proto.spec).data[0].z)
+    assert shares[1].tolist() == pytest.approx([2 / 3, 1 / 3, 0.0])
