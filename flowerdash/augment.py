@@ -34,15 +34,13 @@ Keras is imported inside functions only: importing this module is cheap.
 
 from __future__ import annotations
 
-import dataclasses
 import math
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
-from flowerdash.settings import ParamSpec, checked_values
+from flowerdash.settings import DeclaredSettings, ParamSpec
 
 if TYPE_CHECKING:
     import keras
@@ -130,8 +128,11 @@ AUGMENT_PARAMS: tuple[ParamSpec, ...] = (
 
 
 @dataclass(frozen=True)
-class AugmentSettings:
+class AugmentSettings(DeclaredSettings):
     """Values of the parameters in ``AUGMENT_PARAMS``; the defaults are the tutorial's."""
+
+    PARAMS: ClassVar[tuple[ParamSpec, ...]] = AUGMENT_PARAMS
+    WHAT: ClassVar[str] = "augmentation"
 
     rotation: float = 20.0
     zoom: float = 0.15
@@ -140,21 +141,6 @@ class AugmentSettings:
     shear: float = 0.15
     horizontal_flip: bool = True
     fill_mode: str = "nearest"
-
-    def __post_init__(self) -> None:
-        checked_values(AUGMENT_PARAMS, dataclasses.asdict(self), what="augmentation")
-
-    def to_dict(self) -> dict[str, Any]:
-        """The settings as a JSON-ready dict."""
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, values: Mapping[str, Any]) -> AugmentSettings:
-        """Settings from a dict such as ``to_dict()``'s; missing names take the default.
-
-        Raises ConfigError on an unknown name or a value out of range.
-        """
-        return cls(**checked_values(AUGMENT_PARAMS, values, what="augmentation"))
 
     @property
     def is_identity(self) -> bool:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal, Self
 
 from flowerdash.errors import ConfigError
 from flowerdash.models import MODEL_DESCRIPTIONS
@@ -99,6 +99,31 @@ def checked_values(
     }
 
 
+class DeclaredSettings:
+    """Base of the frozen dataclasses whose fields are declared by a tuple of ``ParamSpec``.
+
+    Subclasses set ``PARAMS`` (the declarations) and ``WHAT`` (a word for error messages).
+    """
+
+    PARAMS: ClassVar[tuple[ParamSpec, ...]]
+    WHAT: ClassVar[str]
+
+    def __post_init__(self) -> None:
+        checked_values(self.PARAMS, dataclasses.asdict(self), what=self.WHAT)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The settings as a JSON-ready dict."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: Mapping[str, Any]) -> Self:
+        """Settings from a dict such as ``to_dict()``'s; missing names take the default.
+
+        Raises ConfigError on an unknown name or a value out of range.
+        """
+        return cls(**checked_values(cls.PARAMS, values, what=cls.WHAT))
+
+
 MODES = ("memory", "stream", "manual")
 OPTIMIZERS = ("sgd", "adam")
 MODE_HELP = (
@@ -183,8 +208,11 @@ TRAIN_PARAMS: tuple[ParamSpec, ...] = (
 
 
 @dataclass(frozen=True)
-class TrainSettings:
+class TrainSettings(DeclaredSettings):
     """Values of the settings in ``TRAIN_PARAMS``; the defaults are the tutorial's."""
+
+    PARAMS: ClassVar[tuple[ParamSpec, ...]] = TRAIN_PARAMS
+    WHAT: ClassVar[str] = "training"
 
     model: str = "minivggnet"
     mode: str = "stream"
@@ -194,21 +222,6 @@ class TrainSettings:
     learning_rate: float = 0.01
     augment: bool = True
     seed: int = 42
-
-    def __post_init__(self) -> None:
-        checked_values(TRAIN_PARAMS, dataclasses.asdict(self), what="training")
-
-    def to_dict(self) -> dict[str, Any]:
-        """The settings as a JSON-ready dict."""
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, values: Mapping[str, Any]) -> TrainSettings:
-        """Settings from a dict such as ``to_dict()``'s; missing names take the default.
-
-        Raises ConfigError on an unknown name or a value out of range.
-        """
-        return cls(**checked_values(TRAIN_PARAMS, values, what="training"))
 
 
 def param(specs: Sequence[ParamSpec], name: str) -> ParamSpec:
