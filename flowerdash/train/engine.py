@@ -103,15 +103,19 @@ def prepare_data(job: TrainJob, classes: list[str] | None = None) -> PreparedDat
 
 
 def _versions() -> dict[str, str]:
+    """Versions that matter to reproduce a run; the Keras backend is whichever is in use."""
+    import importlib
+
     import keras
     import sklearn
-    import tensorflow as tf
 
+    backend = keras.backend.backend()
     return {
         "flowerdash": __version__,
         "python": platform.python_version(),
         "keras": keras.__version__,
-        "tensorflow": tf.__version__,
+        "backend": backend,
+        backend: getattr(importlib.import_module(backend), "__version__", "unknown"),
         "numpy": np.__version__,
         "scikit-learn": sklearn.__version__,
     }
