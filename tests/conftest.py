@@ -30,3 +30,14 @@ def real_csv_dir() -> Path:
     if not REAL_CSV_DIR.is_dir():
         pytest.skip(f"real CSV samples not found at {REAL_CSV_DIR}")
     return REAL_CSV_DIR
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A data folder (``FLOWERDASH_DATA_DIR``) holding a small stand-in for the bundled flowers."""
+    from ui_fixtures import write_flowers
+
+    folder = tmp_path / "data"
+    write_flowers(folder)
+    monkeypatch.setenv("FLOWERDASH_DATA_DIR", str(folder))
+    return folder

@@ -7,17 +7,9 @@ from pathlib import Path
 import pytest
 from run_fixtures import write_finished_run
 from streamlit.testing.v1 import AppTest
-from ui_fixtures import TRAIN_ROWS, write_flowers
+from ui_fixtures import TRAIN_ROWS
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-
-
-@pytest.fixture
-def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    folder = tmp_path / "data"
-    write_flowers(folder)
-    monkeypatch.setenv("FLOWERDASH_DATA_DIR", str(folder))
-    return folder
 
 
 def home() -> AppTest:

@@ -17,14 +17,6 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 TIMEOUT = 120
 
 
-@pytest.fixture
-def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    folder = tmp_path / "data"
-    write_flowers(folder)
-    monkeypatch.setenv("FLOWERDASH_DATA_DIR", str(folder))
-    return folder
-
-
 def augmentation_page() -> AppTest:
     app = AppTest.from_file(str(REPO_ROOT / "app.py"), default_timeout=TIMEOUT)
     app.switch_page("pages/2_Augmentation.py")

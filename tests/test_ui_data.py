@@ -15,7 +15,6 @@ from ui_fixtures import (
     LEAKED_TEST_ROW,
     TEST_ROWS,
     TRAIN_ROWS,
-    write_flowers,
     write_non_square,
 )
 
@@ -23,15 +22,6 @@ from ui.state import DATASET_KEY, DatasetChoice
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 TIMEOUT = 30
-
-
-@pytest.fixture
-def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A data folder holding a small stand-in for the bundled flowers."""
-    folder = tmp_path / "data"
-    write_flowers(folder)
-    monkeypatch.setenv("FLOWERDASH_DATA_DIR", str(folder))
-    return folder
 
 
 def data_page() -> AppTest:

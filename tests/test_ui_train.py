@@ -15,7 +15,6 @@ import plotly.io
 import pytest
 from run_fixtures import write_finished_run
 from streamlit.testing.v1 import AppTest
-from ui_fixtures import write_flowers
 
 from flowerdash import launcher, runs
 from flowerdash.settings import MODES, TRAIN_PARAMS
@@ -23,14 +22,6 @@ from ui.training import MODE_LINES
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 PAGE = "pages/3_Train.py"
-
-
-@pytest.fixture
-def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    folder = tmp_path / "data"
-    write_flowers(folder)
-    monkeypatch.setenv("FLOWERDASH_DATA_DIR", str(folder))
-    return folder
 
 
 @pytest.fixture
