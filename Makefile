@@ -43,6 +43,8 @@ lint: setup-dev
 bench: setup data
 	$(PY) benchmarks/parse.py
 	$(PY) benchmarks/train.py
+	$(PY) benchmarks/pages.py
+	$(PY) benchmarks/dashboard_overhead.py
 
 clean-cache: setup
 	$(PY) -m flowerdash cache clear
