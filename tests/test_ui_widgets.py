@@ -66,3 +66,13 @@ def test_slider_format_shows_the_step_decimals() -> None:
     assert slider_format(1.0) == "%.0f"
     assert slider_format(0.01) == "%.2f"
     assert slider_format(0.1) == "%.1f"
+
+
+def test_label_does_not_repeat_a_unit_it_already_names() -> None:
+    from flowerdash.settings import ParamSpec
+    from ui.widgets import widget_label
+
+    epochs = ParamSpec("epochs", "Epochs", "int", 75, "Passes.", unit="epochs", minimum=1)
+    batch = ParamSpec("batch", "Batch size", "int", 32, "Images.", unit="images", minimum=1)
+    assert widget_label(epochs) == "Epochs"
+    assert widget_label(batch) == "Batch size (images)"

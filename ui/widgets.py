@@ -18,7 +18,10 @@ from flowerdash.settings import ParamSpec
 
 def widget_label(spec: ParamSpec) -> str:
     """The widget's label: the setting's label and its unit, e.g. ``Rotation (degrees)``."""
-    return f"{spec.label} ({spec.unit})" if spec.unit else spec.label
+    # A unit the label already names ("Epochs" in epochs) is not repeated.
+    if not spec.unit or spec.unit.lower() in spec.label.lower():
+        return spec.label
+    return f"{spec.label} ({spec.unit})"
 
 
 def widget_key(spec: ParamSpec, prefix: str) -> str:

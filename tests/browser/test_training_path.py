@@ -82,7 +82,7 @@ def test_train_watch_results_and_predict_in_the_browser(open_app_page, screensho
 
     go_to(page, "Train")
     # 3 epochs of batch 16 (24 steps each): long enough to watch points arrive on a fast machine.
-    for name, value in (("Epochs (epochs)", "3"), ("Batch size (images)", "16")):
+    for name, value in (("Epochs", "3"), ("Batch size (images)", "16")):
         box = page.get_by_role("spinbutton", name=name)
         box.fill(value)
         box.press("Enter")
