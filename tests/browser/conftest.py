@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, Page
+    from playwright.sync_api import Browser, Locator, Page
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOT_DIR = REPO_ROOT / "test-artifacts" / "screenshots"
@@ -168,6 +168,23 @@ def wait_for_script_run(page: Page) -> None:
         '[data-testid="stApp"][data-test-script-state="notRunning"]',
         timeout=SCRIPT_RUN_TIMEOUT_MS,
     )
+
+
+def click_until(page: Page, button: Locator, outcome: Locator, attempts: int = 3) -> None:
+    """Click ``button`` until ``outcome`` shows. A click that lands while Streamlit is still
+    rerunning after an upload can be dropped with the old widget tree; clicking again once the
+    run has ended is what a user would do."""
+    from playwright.sync_api import expect
+
+    for attempt in range(attempts):
+        wait_for_script_run(page)
+        button.click()
+        try:
+            expect(outcome).to_be_visible(timeout=10_000)
+            return
+        except AssertionError:
+            if attempt == attempts - 1:
+                raise
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import save_screenshot, wait_for_script_run
+from tests.browser.conftest import click_until, save_screenshot, wait_for_script_run
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
@@ -99,9 +99,7 @@ def test_uploaded_real_csv_is_inspected_and_previewed(
     expect(page.get_by_text("sign_mnist_test.csv")).to_be_visible()
     load = page.get_by_role("button", name="Load the uploaded files")
     expect(load).to_be_enabled()
-    wait_for_script_run(page)
-    load.click()
-    expect(page.get_by_text("Now using")).to_be_visible()
+    click_until(page, load, page.get_by_text("Now using"))
     wait_for_script_run(page)
     expect(page.get_by_test_id("stMetric").filter(has_text="Image shape")).to_contain_text(
         "28x28x1"
