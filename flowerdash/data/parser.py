@@ -3,14 +3,12 @@
 The file is read in chunks of whole lines (``CHUNK_BYTES``, a bounded buffer that stays in the
 CPU cache). Each chunk is decoded with NumPy over its bytes, never per value in Python:
 
-1. whole-array passes over the bytes compute, for every byte, the value of the digit run that
-   ends there (ones + 10 * tens + 100 * hundreds, each counted only if it is a digit of the
-   same run) and flags: "this field is empty, ends in a non-digit or has 4+ digits" and "a
-   newline follows";
-2. one ``np.compress`` keeps the entries just before each separator: one code per field;
-3. the counts must add up (``field_count`` separators a line, all of them commas except one
-   newline at the end of each line), no byte above ``'9'`` may sit outside the labels, and
-   every pixel code must be a clean value <= 255.
+1. one pass marks the separators (bytes below ``'0'``) and ``np.flatnonzero`` lists them; the
+   counts must add up (``field_count`` separators a line, all of them commas except one
+   newline at the end of each line);
+2. ``np.take`` gathers the 4 bytes before each separator (4 small arrays, one entry per field),
+   and a few passes over those check that every pixel field is 1-3 digits and compute its
+   value, which must be <= 255 (labels are cut out of the line at the separators).
 
 Scratch arrays are reused from chunk to chunk (``Workspace``), and chunks are decoded by a
 small thread pool (NumPy releases the GIL) while the reading thread hashes the next ones.
@@ -45,9 +43,7 @@ CHUNK_BYTES = 512 * 1024
 #: Longest label accepted, in bytes (a label is a class name, not a document).
 LABEL_LIMIT = 1024
 
-_PAD = 4  # newline bytes placed before a chunk so every field has 3 bytes before its separator
-_HIGH_BYTES = bytes(range(58, 256))  # bytes above '9': allowed in labels only
-_NEWLINE_FLAG = 1 << 13  # in a field's code: a newline follows the field (1 << 12: bad field)
+_PAD = 4  # newline bytes placed before a chunk: every separator has 4 bytes before it
 _SPACES_AROUND_COMMA = re.compile(rb"[ \t]*,[ \t]*")
 _CONTROL_BYTES = bytes(c for c in range(32) if c not in (9, 10, 13))
 
@@ -183,19 +179,13 @@ class Workspace:
         self._grow(capacity)
 
     def _grow(self, capacity: int) -> None:
-        total = capacity + _PAD
         self.capacity = capacity
-        self.buffer = np.empty(total, np.uint8)
+        self.buffer = np.empty(capacity + _PAD, np.uint8)
         self.buffer[:_PAD] = 10
-        self.digits = np.empty(total, np.uint8)
-        self.is_digit = np.empty(total, np.bool_)
-        self.wide = np.empty(total, np.uint16)
         self.separators = np.empty(capacity, np.bool_)
-        self.newlines = np.empty(capacity, np.bool_)
-        self.flags = np.empty(capacity, np.bool_)
-        self.code = np.empty(capacity, np.uint16)
-        self.scratch = np.empty(capacity, np.uint16)
-        self.fields = np.empty(capacity // 2 + 1, np.uint16)
+        fields = capacity // 2 + 1  # a valid chunk has at least 2 bytes a field
+        self.window = np.empty((4, fields), np.uint8)  # the 4 bytes before each separator
+        self.marks = np.empty((3, fields), np.bool_)
 
     def ensure(self, size: int) -> None:
         if size > self.capacity:
@@ -237,88 +227,94 @@ def decode_fields(
     """
     pixel_count = field_count - (label_column is not None)
     size = len(chunk)
-    total = size + _PAD
+    if size == 0:
+        return np.zeros((0, pixel_count), np.uint8), []
     work = _workspace(size)
-    buffer = work.buffer[:total]
+    buffer = work.buffer[: size + _PAD]
     body = buffer[_PAD:]
     body[:] = np.frombuffer(chunk, np.uint8)
-    newline = np.equal(body, 10, out=work.newlines[:size])
-    lines = np.count_nonzero(newline)
-    if lines == 0:
-        return np.zeros((0, pixel_count), np.uint8), []
-    separators = np.less(body, 48, out=work.separators[:size])
-    expected = lines * field_count
-    if np.count_nonzero(separators) != expected:
+    if body[-1] != 10:
         return None
-    flags = work.flags[:size]
-    if np.count_nonzero(np.equal(body, 44, out=flags)) != lines * (field_count - 1):
-        return None  # a separator candidate that is neither a comma nor a newline
-    # per byte i: the value of the digit run ending at i, plus flags, computed for all bytes at
-    # once; code[j] describes byte j + 3 of ``buffer``, the byte before body[j]
-    digits = np.subtract(buffer, np.uint8(48), out=work.digits[:total])
-    is_digit = np.less(digits, 10, out=work.is_digit[:total])
-    wide = np.multiply(digits, is_digit, out=work.wide[:total])  # digit values, 0 elsewhere
-    code = np.multiply(wide[2 : total - 2], np.uint16(10), out=work.code[:size])
-    code += wide[3 : total - 1]
-    scratch = np.multiply(wide[1 : total - 3], is_digit[2 : total - 2], out=work.scratch[:size])
-    scratch *= np.uint16(100)  # hundreds count only when the tens byte is a digit too
-    code += scratch
-    bad = np.logical_and(is_digit[2 : total - 2], is_digit[1 : total - 3], out=flags)
-    bad &= is_digit[0 : total - 4]  # four digits or more
-    # an empty field, or a non-digit before the separator (bad | ~digit, without a temporary)
-    np.greater_equal(bad, is_digit[3 : total - 1], out=bad)
-    marks = bad.view(np.uint8)
-    marks += newline.view(np.uint8)
-    marks += newline.view(np.uint8)  # bit 0: bad field, bit 1: a newline follows
-    np.left_shift(marks, 12, out=scratch, dtype=np.uint16)
-    code |= scratch
-    fields = np.compress(separators, code, out=work.fields[:expected])
-    fields = fields.reshape(lines, field_count)
-    if not (fields[:, -1] & _NEWLINE_FLAG).all():
+    # every byte below '0' is a separator; a valid chunk has only commas and newlines there
+    ends = np.flatnonzero(np.less(body, 48, out=work.separators[:size]))
+    count = len(ends)
+    lines = count // field_count
+    if count != lines * field_count or count > size // 2:
+        return None
+    grid = ends.reshape(lines, field_count)
+    if (body[grid[:, -1]] != 10).any():
         return None  # a line with too few or too many fields
-    fields[:, -1] &= np.uint16(_NEWLINE_FLAG - 1)
+    commas = np.count_nonzero(np.equal(body, 44, out=work.separators[:size]))
+    if commas != lines * (field_count - 1):
+        return None  # a separator candidate that is neither a comma nor a newline
     labels: list[bytes] = []
-    if label_column is None:
-        if body.max() > 57:
-            return None  # a letter or other byte above '9' among the pixel values
-        pixels = fields
-    else:
-        labels = _labels(chunk, lines, label_column, body, work.flags[:size])
-        if labels is None:
+    if label_column is not None:
+        found = _labels(chunk, grid, label_column)
+        if found is None:
             return None
-        pixels = fields[:, 1:] if label_column == 0 else fields[:, :-1]
-    if pixels.max() > 255:  # a value over 255 or a flagged field
+        labels = found
+    # the 4 bytes before each separator, minus '0': digits become 0-9, separators 208-255 and
+    # anything else 10-207; walking back from a separator, a field ends at the first separator
+    window = work.window[:, :count]
+    for back in range(4):
+        np.take(buffer[_PAD - 1 - back : _PAD - 1 - back + size], ends, out=window[back])
+    window -= np.uint8(48)
+    if label_column is not None:  # a label field reads as the clean value "0"
+        label_bytes = window.reshape(4, lines, field_count)[:, :, label_column]
+        label_bytes[0] = 0
+        label_bytes[1:] = 255
+    ones, tens, hundreds, fourth = window
+    if ones.max() > 9:
+        return None  # an empty field, or a non-digit before the separator
+    has_tens, has_hundreds, scratch = work.marks[:, :count]
+    np.less(tens, 10, out=has_tens)
+    if np.count_nonzero(np.less(tens, 208, out=scratch)) != np.count_nonzero(has_tens):
+        return None  # a non-digit inside a field
+    outside = np.subtract(has_tens.view(np.uint8), np.uint8(1))  # 0 in the field, else 255
+    hundreds |= outside
+    np.less(hundreds, 10, out=has_hundreds)
+    if np.count_nonzero(np.less(hundreds, 208, out=scratch)) != np.count_nonzero(has_hundreds):
         return None
-    return pixels.astype(np.uint8), labels
+    np.subtract(has_hundreds.view(np.uint8), np.uint8(1), out=outside)
+    fourth |= outside
+    if fourth.min() < 208:
+        return None  # four characters or more in a field
+    tens *= has_tens.view(np.uint8)
+    hundreds *= has_hundreds.view(np.uint8)
+    if hundreds.max() > 2:
+        return None  # a value of 300 or more
+    tens *= np.uint8(10)
+    ones += tens  # at most 99
+    hundreds *= np.uint8(100)
+    ones += hundreds  # wraps around (below the hundreds) for 256-299
+    if np.less(ones, hundreds, out=scratch).any():
+        return None  # a value over 255
+    values = ones.reshape(lines, field_count)
+    if label_column == 0:
+        values = values[:, 1:]
+    elif label_column is not None:
+        values = values[:, :-1]
+    return np.array(values, order="C"), labels
 
 
-def _labels(
-    chunk: bytes, lines: int, column: int, body: np.ndarray, scratch: np.ndarray
-) -> list[bytes] | None:
-    """The first or last field of each line (a validated chunk), or ``None`` if a label is
-    empty or too long, or if a byte above ``'9'`` sits outside the labels (the count of such
-    bytes in the chunk must equal their count in the labels)."""
-    labels = []
-    position = 0
-    find = chunk.find
-    for _ in range(lines):
-        newline = find(b"\n", position)
-        if column == 0:
-            end = find(b",", position)
-            start = position
-        else:
-            end = newline
-            start = chunk.rfind(b",", position, newline) + 1
-        if end - start < 1 or end - start > LABEL_LIMIT:
-            return None
-        labels.append(chunk[start:end])
-        position = newline + 1
-    high = np.count_nonzero(np.greater(body, 57, out=scratch))
-    if high:
-        in_labels = sum(len(label) - len(label.translate(None, _HIGH_BYTES)) for label in labels)
-        if in_labels != high:
-            return None
-    return labels
+def _labels(chunk: bytes, grid: np.ndarray, column: int) -> list[bytes] | None:
+    """The first or last field of each line of a chunk whose separators (``grid``, positions
+    of each line's ``field_count`` separators) are in place, or ``None`` if a label is empty or
+    too long."""
+    if grid.shape[1] < 2:
+        return None
+    if column == 0:
+        stops = grid[:, 0]
+        starts = np.empty_like(stops)
+        starts[0] = 0
+        starts[1:] = grid[:-1, -1] + 1
+    else:
+        stops = grid[:, -1]
+        starts = grid[:, -2] + 1
+    lengths = stops - starts
+    if lengths.min() < 1 or lengths.max() > LABEL_LIMIT:
+        return None
+    return [chunk[start:stop] for start, stop in zip(starts.tolist(), stops.tolist(), strict=True)]
 
 
 def _decode_by_lines(
