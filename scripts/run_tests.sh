@@ -4,6 +4,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python
 $PY -m ruff check . || exit 1
+$PY -m ruff format --check . || exit 1
 $PY -m pytest "$@"
 rc=$?
 if [ "$rc" = 5 ]; then echo "error: pytest collected no tests" >&2; exit 1; fi
