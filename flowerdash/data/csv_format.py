@@ -8,11 +8,13 @@ line endings, header, label column and image shape. It refuses files that are no
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import math
 import os
 import re
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -155,8 +157,23 @@ def open_binary(path: str | os.PathLike[str]) -> tuple[BinaryIO, bool]:
 
 def read_block(stream: BinaryIO, size: int, path: str | os.PathLike[str]) -> bytes:
     """Read up to ``size`` bytes, turning decompression failures into ``DatasetError``."""
-    try:
+    with _read_errors(path):
         return stream.read(size)
+    raise AssertionError("unreachable")  # pragma: no cover - _read_errors re-raises
+
+
+def read_into(stream: BinaryIO, buffer: memoryview, path: str | os.PathLike[str]) -> int:
+    """Read into ``buffer`` (``readinto``: no copy); return the byte count, 0 at the end.
+    Decompression failures become ``DatasetError`` as in ``read_block``."""
+    with _read_errors(path):
+        return stream.readinto(buffer)  # type: ignore[attr-defined]
+    raise AssertionError("unreachable")  # pragma: no cover - _read_errors re-raises
+
+
+@contextlib.contextmanager
+def _read_errors(path: str | os.PathLike[str]) -> Iterator[None]:
+    try:
+        yield
     except EOFError:
         raise DatasetError(
             "the gzip data ends early (truncated download or copy?); expected a complete .gz file",

@@ -91,6 +91,11 @@ class _HashingReader:
         self.hasher.update(data)
         return data
 
+    def readinto(self, buffer: memoryview) -> int:
+        count = self._stream.readinto(buffer)  # type: ignore[attr-defined]
+        self.hasher.update(buffer[:count])
+        return count
+
 
 class _MemorySink:
     """Rows collected in memory. ``estimate`` should be an upper bound: untouched pages of an

@@ -34,7 +34,7 @@ from typing import BinaryIO
 
 import numpy as np
 
-from flowerdash.data.csv_format import CsvLayout, read_block
+from flowerdash.data.csv_format import CsvLayout, read_into
 from flowerdash.errors import DatasetError
 
 #: Bytes of CSV decoded at a time (the bounded buffer; lines are never split across chunks).
@@ -78,26 +78,54 @@ def iter_chunks(
     path: str | os.PathLike[str],
     *,
     chunk_bytes: int = CHUNK_BYTES,
-) -> Iterator[tuple[bytes, int]]:
-    """Yield ``(chunk, first_line_number)``: whole lines, LF-terminated, with ``\\r\\n`` (or a
-    lone ``\\r`` in a CR-only file) turned into ``\\n``. ``start`` is data already read after the
-    first line. Chunks hold at most ``max(chunk_bytes, line_limit + 1)`` bytes."""
+    buffers: int = 1,
+) -> Iterator[tuple[np.ndarray, int]]:
+    """Yield ``(chunk, first_line_number)``: ``chunk`` is a uint8 array of ``_PAD`` newline
+    bytes followed by whole lines, LF-terminated, with ``\\r\\n`` (or a lone ``\\r`` in a
+    CR-only file) turned into ``\\n``. ``start`` is data already read after the first line.
+    Chunks hold at most ``max(chunk_bytes, line_limit + 1)`` bytes of lines.
+
+    The stream is read straight into a ring of ``buffers`` reused buffers (no copies but the
+    partial line carried to the next chunk), so a chunk stays valid only until ``buffers``
+    more chunks have been yielded.
+    """
     limit = line_limit(layout.field_count)
     size = max(chunk_bytes, limit + 1)
     cr_only = layout.line_ending == "\r"
-    pending = _normalize_endings(start, cr_only)
+    pending = _normalize_endings(start, cr_only)  # data read but not yet in a chunk
     line_number = layout.first_data_line
+    ring: list[bytearray] = []
+    turn = 0
     eof = False
     while True:
-        while len(pending) < size and not eof:
-            block = read_block(stream, size, path)
-            eof = not block
-            pending += _normalize_endings(block, cr_only)
-        if not pending:
+        if len(ring) < buffers:
+            ring.append(bytearray(b"\n" * _PAD + bytes(size)))
+        buffer = ring[turn % buffers]
+        turn += 1
+        view = memoryview(buffer)
+        end = _PAD + min(len(pending), size)
+        view[_PAD:end] = pending[: end - _PAD]
+        pending = pending[end - _PAD :]
+        while end < _PAD + size and not pending and not eof:
+            got = read_into(stream, view[end:], path)
+            if not got:
+                eof = True
+            elif buffer.find(b"\r", end, end + got) >= 0:
+                block = _normalize_endings(bytes(view[end : end + got]), cr_only)
+                view[end : end + len(block)] = block
+                end += len(block)
+            else:
+                end += got
+        view.release()
+        if end == _PAD:
             return
-        if eof and not pending.endswith(b"\n"):
-            pending += b"\n"  # a missing final newline
-        cut = pending.rfind(b"\n", 0, size)
+        if eof and not pending and buffer[end - 1] != 10:  # a missing final newline
+            if end < len(buffer):
+                buffer[end] = 10
+                end += 1
+            else:
+                pending = b"\n"
+        cut = buffer.rfind(b"\n", _PAD, end)
         if cut < 0:  # no line break in `size` > limit bytes
             raise DatasetError(
                 f"line longer than {limit} bytes without a line break; expected "
@@ -105,9 +133,11 @@ def iter_chunks(
                 path=path,
                 line=line_number,
             )
-        chunk, pending = pending[: cut + 1], pending[cut + 1 :]
+        if cut + 1 < end:
+            pending = bytes(buffer[cut + 1 : end]) + pending
+        chunk = np.frombuffer(buffer, np.uint8, count=cut + 1)
         yield chunk, line_number
-        line_number += count_lines(chunk)
+        line_number += count_lines(chunk[_PAD:])
 
 
 def decode_threads() -> int:
@@ -136,7 +166,8 @@ def iter_decoded(
     ``DatasetError`` in file order is raised.
     """
     workers = threads or decode_threads()
-    chunks = iter_chunks(stream, start, layout, path, chunk_bytes=chunk_bytes)
+    buffers = 1 if workers == 1 else 2 * workers + 1  # chunks in flight, plus one filling
+    chunks = iter_chunks(stream, start, layout, path, chunk_bytes=chunk_bytes, buffers=buffers)
     if workers == 1:
         for chunk, line in chunks:
             yield decode_chunk(chunk, line, layout, path)
@@ -154,9 +185,10 @@ def iter_decoded(
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-def count_lines(data: bytes) -> int:
-    """Number of ``\\n`` in ``data`` (NumPy: ``bytes.count`` of one byte is far slower)."""
-    return int(np.count_nonzero(np.frombuffer(data, np.uint8) == 10))
+def count_lines(data: np.ndarray) -> int:
+    """Number of ``\\n`` in the uint8 array ``data`` (NumPy: ``bytes.count`` of one byte is far
+    slower)."""
+    return int(np.count_nonzero(data == 10))
 
 
 def _normalize_endings(data: bytes, cr_only: bool) -> bytes:
@@ -204,35 +236,44 @@ def _workspace(size: int) -> Workspace:
 
 
 def decode_chunk(
-    chunk: bytes, first_line: int, layout: CsvLayout, path: str | os.PathLike[str]
+    chunk: np.ndarray, first_line: int, layout: CsvLayout, path: str | os.PathLike[str]
 ) -> tuple[np.ndarray, list[bytes]]:
-    """Decode whole lines into ``(pixels (L, P) uint8, labels)``; raise ``DatasetError`` at the
-    first bad line."""
+    """Decode a chunk from ``iter_chunks`` into ``(pixels (L, P) uint8, labels)``; raise
+    ``DatasetError`` at the first bad line."""
     column = layout.label_column
     if column in (0, layout.field_count - 1):
         fast = decode_fields(chunk, layout.field_count, column)
         if fast is not None:
             return fast
-    return _decode_by_lines(chunk, first_line, layout, path)
+    return _decode_by_lines(chunk[_PAD:].tobytes(), first_line, layout, path)
+
+
+def padded(data: bytes) -> np.ndarray:
+    """``data`` after ``_PAD`` newline bytes, as ``decode_fields`` takes it (in this thread's
+    scratch buffer: valid until the next call)."""
+    work = _workspace(len(data))
+    buffer = work.buffer[: _PAD + len(data)]
+    buffer[_PAD:] = np.frombuffer(data, np.uint8)
+    return buffer
 
 
 def decode_fields(
-    chunk: bytes, field_count: int, label_column: int | None
+    chunk: np.ndarray, field_count: int, label_column: int | None
 ) -> tuple[np.ndarray, list[bytes]] | None:
-    """Vectorized decode of LF-terminated lines of ``field_count`` fields.
+    """Vectorized decode of LF-terminated lines of ``field_count`` fields; ``chunk`` is a uint8
+    array of ``_PAD`` newline bytes, then the lines (``iter_chunks``, ``padded``).
 
     ``label_column`` is ``0``, ``field_count - 1`` or ``None`` (no label). Returns
     ``(pixels uint8 (L, P), labels)``, or ``None`` when any line breaks a rule; the caller then
     finds and reports the culprit.
     """
     pixel_count = field_count - (label_column is not None)
-    size = len(chunk)
+    size = len(chunk) - _PAD
     if size == 0:
         return np.zeros((0, pixel_count), np.uint8), []
     work = _workspace(size)
-    buffer = work.buffer[: size + _PAD]
+    buffer = chunk
     body = buffer[_PAD:]
-    body[:] = np.frombuffer(chunk, np.uint8)
     if body[-1] != 10:
         return None
     # every byte below '0' is a separator; a valid chunk has only commas and newlines there
@@ -249,7 +290,7 @@ def decode_fields(
         return None  # a separator candidate that is neither a comma nor a newline
     labels: list[bytes] = []
     if label_column is not None:
-        found = _labels(chunk, grid, label_column)
+        found = _labels(body, grid, label_column)
         if found is None:
             return None
         labels = found
@@ -297,7 +338,7 @@ def decode_fields(
     return np.array(values, order="C"), labels
 
 
-def _labels(chunk: bytes, grid: np.ndarray, column: int) -> list[bytes] | None:
+def _labels(body: np.ndarray, grid: np.ndarray, column: int) -> list[bytes] | None:
     """The first or last field of each line of a chunk whose separators (``grid``, positions
     of each line's ``field_count`` separators) are in place, or ``None`` if a label is empty or
     too long."""
@@ -314,7 +355,10 @@ def _labels(chunk: bytes, grid: np.ndarray, column: int) -> list[bytes] | None:
     lengths = stops - starts
     if lengths.min() < 1 or lengths.max() > LABEL_LIMIT:
         return None
-    return [chunk[start:stop] for start, stop in zip(starts.tolist(), stops.tolist(), strict=True)]
+    return [
+        body[start:stop].tobytes()
+        for start, stop in zip(starts.tolist(), stops.tolist(), strict=True)
+    ]
 
 
 def _decode_by_lines(
@@ -341,7 +385,7 @@ def _decode_by_lines(
         numbers.append(number)
     if not pixel_lines:
         return np.zeros((0, fields - 1), np.uint8), []
-    decoded = decode_fields(b"\n".join(pixel_lines) + b"\n", fields - 1, None)
+    decoded = decode_fields(padded(b"\n".join(pixel_lines) + b"\n"), fields - 1, None)
     if decoded is not None:
         return decoded[0], labels
     for number, pixels in zip(numbers, pixel_lines, strict=True):
