@@ -15,6 +15,7 @@ def save_training_plot(
 
     matplotlib.use("Agg", force=False)
     from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
 
     figure = Figure(figsize=(10, 4), dpi=100)
     epochs = history["epoch"].to_numpy() + 1 if "epoch" in history else range(1, len(history) + 1)
@@ -26,6 +27,7 @@ def save_training_plot(
             if column in history:
                 axis.plot(epochs, history[column], style, marker="o", markersize=3, label=label)
         axis.set_xlabel("Epoch")
+        axis.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole
         axis.set_ylabel(name)
         losses = history[[c for c in (metric, f"val_{metric}") if c in history]].to_numpy()
         if metric == "loss" and losses.size and (losses > 0).all():
