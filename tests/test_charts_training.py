@@ -114,3 +114,15 @@ def test_live_figure_shows_batch_points_of_the_epoch_in_progress_only():
     batches = [_batch(1, 2, 2.0, 0.1), _batch(1, 4, 1.8, 0.2), _batch(2, 2, 1.5, 0.3)]
     figure = live_training_figure(batches, [_epoch(1, 1.7, 0.25)])
     assert list(_trace(figure, "training (per batch)", "x").x) == pytest.approx([1.5])
+
+
+def test_epoch_axes_tick_whole_epochs() -> None:
+    from flowerdash.charts.training import epoch_tick_step
+
+    assert epoch_tick_step(2) == 1
+    assert epoch_tick_step(8) == 1
+    assert epoch_tick_step(75) == 10
+    history = pd.DataFrame({"epoch": [0, 1], "loss": [1.0, 0.5], "accuracy": [0.3, 0.6]})
+    figure = history_figure(history)
+    assert figure.layout.xaxis.dtick == 1
+    assert runs_overlay_figure({"a": history}, "accuracy").layout.xaxis.dtick == 1

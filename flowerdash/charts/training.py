@@ -9,6 +9,7 @@ epoch lead up to its per-epoch point.
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -28,6 +29,11 @@ def batch_position(record: Mapping[str, Any]) -> float:
     return int(record["epoch"]) - 1 + int(record["batch"]) / batches
 
 
+def epoch_tick_step(last_epoch: float) -> int:
+    """A whole-number step for epoch-axis ticks: about eight ticks up to ``last_epoch``."""
+    return max(1, math.ceil(last_epoch / 8))
+
+
 @functools.lru_cache(maxsize=16)
 def _two_panel_layout(height: int, epochs: int | None, log_loss: bool = False) -> go.Layout:
     """The loss | accuracy subplot layout. Cached: ``make_subplots`` and layout validation
@@ -43,7 +49,7 @@ def _two_panel_layout(height: int, epochs: int | None, log_loss: bool = False) -
     )
     figure.update_xaxes(title_text="epoch", rangemode="tozero")
     if epochs:
-        figure.update_xaxes(range=[0, epochs])
+        figure.update_xaxes(range=[0, epochs], tick0=0, dtick=epoch_tick_step(epochs))
     figure.update_yaxes(rangemode="tozero")
     if log_loss:  # a validation loss far above the training loss flattens a linear axis
         figure.update_yaxes(type="log", rangemode="normal", row=1, col=1)
@@ -138,6 +144,7 @@ def history_figure(
     """
     figure = _two_panel_figure(height, log_loss=log_loss)
     x = (history["epoch"] + 1).tolist() if "epoch" in history else list(range(1, len(history) + 1))
+    figure.update_xaxes(tick0=0, dtick=epoch_tick_step(max(x, default=1)))
     for col, (key, _) in enumerate(_METRICS, start=1):
         for prefix, name, color in (
             ("", "training", TRAIN_COLOR),
@@ -186,6 +193,8 @@ def runs_overlay_figure(
         hovermode="x unified",
         legend={"orientation": "h", "yanchor": "top", "y": -0.18, "x": 0},
     )
+    last = max((max(trace.x, default=1) for trace in figure.data), default=1)
+    figure.update_xaxes(tick0=0, dtick=epoch_tick_step(last))
     if metric.endswith("accuracy"):
         figure.update_yaxes(range=[0, 1.02])
     return figure
