@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import contextlib
 import gzip
+import itertools
 import math
+import operator
 import os
 import re
 import zlib
@@ -39,6 +41,7 @@ _BINARY_SIGNATURES = (
 )
 _CONTROL_BYTES = re.compile(rb"[\x00-\x08\x0e-\x1f]")
 _LABEL_NAMES = tuple(name.encode() for name in LABEL_COLUMN_NAMES)
+_TRIMMED = b'" \t\n\r\x0b\x0c'  # what split_fields trims around a field
 _PIXEL_NAME = re.compile(r"^[A-Za-z_ .]*\d+$")
 
 
@@ -223,6 +226,8 @@ def refuse_non_csv(start: bytes, path: str | os.PathLike[str]) -> None:
 def split_fields(line: bytes) -> list[bytes]:
     """Split one line into fields, trimming spaces and one layer of double quotes."""
     fields = line.split(b",")
+    if len(line.translate(None, _TRIMMED)) == len(line):
+        return fields  # nothing to trim (the usual case: a wide line costs no Python loop)
     return [f.strip().strip(b'"').strip() for f in fields]
 
 
@@ -251,8 +256,13 @@ def detect_layout(
             path=path,
             line=line_number,
         )
-    numeric = [is_integer_token(f) for f in fields]
-    named = [i for i, f in enumerate(fields) if f.lower() in _LABEL_NAMES]
+    numeric = list(map(bytes.isdigit, fields))
+    for index in itertools.compress(range(len(fields)), map(operator.not_, numeric)):
+        numeric[index] = is_integer_token(fields[index])  # "-3" is an integer too
+    lowered = first_line.lower()
+    named = []
+    if any(name in lowered for name in _LABEL_NAMES):
+        named = [i for i, f in enumerate(fields) if f.lower() in _LABEL_NAMES]
     # a header names the label column or is mostly words; a data line with a few bad values
     # stays data, so that its errors are reported instead of the line being skipped
     header = bool(named) or numeric.count(False) > len(fields) // 2
