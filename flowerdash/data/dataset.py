@@ -105,13 +105,21 @@ class _MemorySink:
         self.array = np.empty((max(estimate, 1), row_bytes), np.uint8)
         self.rows = 0
 
+    def target(self, line: int, lines: int) -> np.ndarray | None:
+        """Rows a chunk starting at data line ``line`` may be decoded into (rows <= lines, so a
+        chunk lands at or after its final place), or ``None`` beyond the estimate."""
+        end = line + lines
+        return self.array[line:end] if end <= len(self.array) else None
+
     def append(self, pixels: np.ndarray) -> None:
         end = self.rows + len(pixels)
         if end > len(self.array):
             grown = np.empty((max(end, 2 * len(self.array)), self.array.shape[1]), np.uint8)
             grown[: self.rows] = self.array[: self.rows]
             self.array = grown
-        self.array[self.rows : end] = pixels
+        place = self.array[self.rows : end]
+        if len(pixels) and place.ctypes.data != pixels.ctypes.data:
+            place[...] = pixels  # not decoded in place (blank lines before it, or grown)
         self.rows = end
 
 
@@ -200,7 +208,9 @@ def _parse(
     labels = ParsedLabels()
     rows = 0
     try:
-        for pixels, chunk_labels in iter_decoded(stream, rest, layout, name, threads=threads):  # type: ignore[arg-type]
+        target = memory.target if memory is not None else None
+        decoded = iter_decoded(stream, rest, layout, name, threads=threads, target=target)  # type: ignore[arg-type]
+        for pixels, chunk_labels in decoded:
             sink.append(pixels)  # type: ignore[union-attr]
             labels.add(chunk_labels)
             rows += len(pixels)

@@ -27,7 +27,7 @@ import os
 import re
 import threading
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import BinaryIO
@@ -79,9 +79,9 @@ def iter_chunks(
     *,
     chunk_bytes: int = CHUNK_BYTES,
     buffers: int = 1,
-) -> Iterator[tuple[np.ndarray, int]]:
-    """Yield ``(chunk, first_line_number)``: ``chunk`` is a uint8 array of ``_PAD`` newline
-    bytes followed by whole lines, LF-terminated, with ``\\r\\n`` (or a lone ``\\r`` in a
+) -> Iterator[tuple[np.ndarray, int, int]]:
+    """Yield ``(chunk, first_line_number, line_count)``: ``chunk`` is a uint8 array of ``_PAD``
+    newline bytes followed by whole lines, LF-terminated, with ``\\r\\n`` (or a lone ``\\r`` in a
     CR-only file) turned into ``\\n``. ``start`` is data already read after the first line.
     Chunks hold at most ``max(chunk_bytes, line_limit + 1)`` bytes of lines.
 
@@ -136,8 +136,9 @@ def iter_chunks(
         if cut + 1 < end:
             pending = bytes(buffer[cut + 1 : end]) + pending
         chunk = np.frombuffer(buffer, np.uint8, count=cut + 1)
-        yield chunk, line_number
-        line_number += count_lines(chunk[_PAD:])
+        lines = count_lines(chunk[_PAD:])
+        yield chunk, line_number, lines
+        line_number += lines
 
 
 def decode_threads() -> int:
@@ -158,25 +159,37 @@ def iter_decoded(
     *,
     chunk_bytes: int = CHUNK_BYTES,
     threads: int | None = None,
+    target: Callable[[int, int], np.ndarray | None] | None = None,
 ) -> Iterator[tuple[np.ndarray, list[bytes]]]:
     """Yield ``(pixels, labels)`` per chunk, in file order.
 
     Chunks are decoded by a small thread pool while this thread reads (and hashes) the next
     ones; at most ``2 * threads`` chunks are in flight, so memory stays bounded. The first
     ``DatasetError`` in file order is raised.
+
+    ``target(line_index, lines)``, called in this thread, may return an array of ``lines`` rows
+    for the chunk whose first line is data line ``line_index`` (0-based, blank lines counted):
+    the chunk's pixels are then decoded straight into its first rows (one copy fewer, made by
+    the worker), and the ``pixels`` yielded are a view of them.
     """
     workers = threads or decode_threads()
     buffers = 1 if workers == 1 else 2 * workers + 1  # chunks in flight, plus one filling
     chunks = iter_chunks(stream, start, layout, path, chunk_bytes=chunk_bytes, buffers=buffers)
+    first = layout.first_data_line
+
+    def destination(line: int, lines: int) -> np.ndarray | None:
+        return None if target is None else target(line - first, lines)
+
     if workers == 1:
-        for chunk, line in chunks:
-            yield decode_chunk(chunk, line, layout, path)
+        for chunk, line, lines in chunks:
+            yield decode_chunk(chunk, line, layout, path, destination(line, lines))
         return
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="flowerdash-parse")
     window: deque[Future[tuple[np.ndarray, list[bytes]]]] = deque()
     try:
-        for chunk, line in chunks:
-            window.append(pool.submit(decode_chunk, chunk, line, layout, path))
+        for chunk, line, lines in chunks:
+            out = destination(line, lines)
+            window.append(pool.submit(decode_chunk, chunk, line, layout, path, out))
             if len(window) >= 2 * workers:
                 yield window.popleft().result()
         while window:
@@ -236,16 +249,25 @@ def _workspace(size: int) -> Workspace:
 
 
 def decode_chunk(
-    chunk: np.ndarray, first_line: int, layout: CsvLayout, path: str | os.PathLike[str]
+    chunk: np.ndarray,
+    first_line: int,
+    layout: CsvLayout,
+    path: str | os.PathLike[str],
+    out: np.ndarray | None = None,
 ) -> tuple[np.ndarray, list[bytes]]:
     """Decode a chunk from ``iter_chunks`` into ``(pixels (L, P) uint8, labels)``; raise
-    ``DatasetError`` at the first bad line."""
+    ``DatasetError`` at the first bad line. With ``out`` (at least one row a line of the
+    chunk), the pixels are its first rows."""
     column = layout.label_column
     if column in (0, layout.field_count - 1):
-        fast = decode_fields(chunk, layout.field_count, column)
+        fast = decode_fields(chunk, layout.field_count, column, out)
         if fast is not None:
             return fast
-    return _decode_by_lines(chunk[_PAD:].tobytes(), first_line, layout, path)
+    pixels, labels = _decode_by_lines(chunk[_PAD:].tobytes(), first_line, layout, path)
+    if out is not None and len(pixels) <= len(out):
+        out[: len(pixels)] = pixels
+        pixels = out[: len(pixels)]
+    return pixels, labels
 
 
 def padded(data: bytes) -> np.ndarray:
@@ -258,14 +280,15 @@ def padded(data: bytes) -> np.ndarray:
 
 
 def decode_fields(
-    chunk: np.ndarray, field_count: int, label_column: int | None
+    chunk: np.ndarray, field_count: int, label_column: int | None, out: np.ndarray | None = None
 ) -> tuple[np.ndarray, list[bytes]] | None:
     """Vectorized decode of LF-terminated lines of ``field_count`` fields; ``chunk`` is a uint8
     array of ``_PAD`` newline bytes, then the lines (``iter_chunks``, ``padded``).
 
     ``label_column`` is ``0``, ``field_count - 1`` or ``None`` (no label). Returns
     ``(pixels uint8 (L, P), labels)``, or ``None`` when any line breaks a rule; the caller then
-    finds and reports the culprit.
+    finds and reports the culprit. The pixels go to the first rows of ``out`` if it has enough
+    rows.
     """
     pixel_count = field_count - (label_column is not None)
     size = len(chunk) - _PAD
@@ -335,6 +358,10 @@ def decode_fields(
         values = values[:, 1:]
     elif label_column is not None:
         values = values[:, :-1]
+    if out is not None and len(out) >= lines:
+        out = out[:lines]
+        np.copyto(out, values)
+        return out, labels
     return np.array(values, order="C"), labels
 
 
