@@ -136,7 +136,7 @@ def load_dataset(
     ``shape`` (``(H, W, C)`` or ``"HxWxC"``) overrides the shape inferred from the number of
     pixel values. With ``use_cache`` the first parse writes a cache entry in ``cache_dir``
     (default ``default_cache_dir()``) and later calls on the unchanged file open it without
-    parsing. ``threads`` decode chunks in parallel (default: up to 4, one per core).
+    parsing. ``threads`` decode chunks in parallel (default: ``decode_threads()``, up to 4).
     Raises ``DatasetError`` naming the file, line, what was found and what was expected.
     """
     name = os.fspath(path)
