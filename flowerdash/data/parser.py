@@ -6,9 +6,10 @@ CPU cache). Each chunk is decoded with NumPy over its bytes, never per value in 
 1. one pass marks the separators (bytes below ``'0'``) and ``np.flatnonzero`` lists them; the
    counts must add up (``field_count`` separators a line, all of them commas except one
    newline at the end of each line);
-2. ``np.take`` gathers the 4 bytes before each separator (4 small arrays, one entry per field),
-   and a few passes over those check that every pixel field is 1-3 digits and compute its
-   value, which must be <= 255 (labels are cut out of the line at the separators).
+2. the distances between separators give each field's length (1-3 for a pixel), ``np.take``
+   gathers the 3 bytes before each separator (3 small arrays, one entry per field), and a few
+   passes over those check that every byte of a pixel field is a digit and compute its value,
+   which must be <= 255 (labels are cut out of the line at the separators).
 
 Scratch arrays are reused from chunk to chunk (``Workspace``), and chunks are decoded by a
 small thread pool (NumPy releases the GIL) while the reading thread hashes the next ones.
@@ -231,7 +232,8 @@ class Workspace:
         self.buffer[:_PAD] = 10
         self.separators = np.empty(capacity, np.bool_)
         fields = capacity // 2 + 1  # a valid chunk has at least 2 bytes a field
-        self.window = np.empty((4, fields), np.uint8)  # the 4 bytes before each separator
+        self.window = np.empty((3, fields), np.uint8)  # the 3 bytes before each separator
+        self.spans = np.empty(fields, np.int32)  # distance from the previous separator
         self.marks = np.empty((3, fields), np.bool_)
 
     def ensure(self, size: int) -> None:
@@ -319,36 +321,29 @@ def decode_fields(
         if found is None:
             return None
         labels = found
-    # the 4 bytes before each separator, minus '0': digits become 0-9, separators 208-255 and
-    # anything else 10-207; walking back from a separator, a field ends at the first separator
+    # each field's length + 1 (distance from the separator before it; the first one's is at -1)
+    spans = work.spans[:count]
+    spans[0] = ends[0] + 1
+    np.subtract(ends[1:], ends[:-1], out=spans[1:], casting="unsafe")  # int32: < 2**31
+    # the 3 bytes before each separator, minus '0' (a digit becomes 0-9, any other byte of a
+    # field 10-207: fields hold no byte below '0'); only those inside the field count
     window = work.window[:, :count]
-    for back in range(4):
+    for back in range(3):
         np.take(buffer[_PAD - 1 - back : _PAD - 1 - back + size], ends, out=window[back])
     window -= np.uint8(48)
     if label_column is not None:  # a label field reads as the clean value "0"
-        label_bytes = window.reshape(4, lines, field_count)[:, :, label_column]
-        label_bytes[0] = 0
-        label_bytes[1:] = 255
-    ones, tens, hundreds, fourth = window
+        spans.reshape(lines, field_count)[:, label_column] = 2
+        window.reshape(3, lines, field_count)[0, :, label_column] = 0
+    if spans.min() < 2 or spans.max() > 4:
+        return None  # an empty field, or four characters or more
+    ones, tens, hundreds = window
     if ones.max() > 9:
-        return None  # an empty field, or a non-digit before the separator
+        return None  # a non-digit before the separator
     has_tens, has_hundreds, scratch = work.marks[:, :count]
-    np.less(tens, 10, out=has_tens)
-    if np.count_nonzero(np.less(tens, 208, out=scratch)) != np.count_nonzero(has_tens):
-        return None  # a non-digit inside a field
-    outside = np.subtract(has_tens.view(np.uint8), np.uint8(1))  # 0 in the field, else 255
-    hundreds |= outside
-    np.less(hundreds, 10, out=has_hundreds)
-    if np.count_nonzero(np.less(hundreds, 208, out=scratch)) != np.count_nonzero(has_hundreds):
-        return None
-    np.subtract(has_hundreds.view(np.uint8), np.uint8(1), out=outside)
-    fourth |= outside
-    if fourth.min() < 208:
-        return None  # four characters or more in a field
-    tens *= has_tens.view(np.uint8)
-    hundreds *= has_hundreds.view(np.uint8)
-    if hundreds.max() > 2:
-        return None  # a value of 300 or more
+    tens *= np.greater_equal(spans, 3, out=has_tens).view(np.uint8)
+    hundreds *= np.greater_equal(spans, 4, out=has_hundreds).view(np.uint8)
+    if tens.max() > 9 or hundreds.max() > 2:
+        return None  # a non-digit inside a field, or a value of 300 or more
     tens *= np.uint8(10)
     ones += tens  # at most 99
     hundreds *= np.uint8(100)
