@@ -11,8 +11,11 @@ CPU cache). Each chunk is decoded with NumPy over its bytes, never per value in 
    passes over those check that every byte of a pixel field is a digit and compute its value,
    which must be <= 255 (labels are cut out of the line at the separators).
 
-Scratch arrays are reused from chunk to chunk (``Workspace``), and chunks are decoded by a
-small thread pool (NumPy releases the GIL) while the reading thread hashes the next ones.
+The file is read straight into a ring of reused chunk buffers (``readinto``: only the partial
+line at a chunk's end is copied), scratch arrays are reused from chunk to chunk
+(``Workspace``), and chunks are decoded by a small thread pool (NumPy releases the GIL) while
+the reading thread reads and hashes the next ones; the workers write the pixels straight into
+the rows of the result when the caller offers them (``iter_decoded(target=...)``).
 
 A chunk that fails any check, or that holds something the fast path does not handle (quotes,
 spaces, blank lines, a label with a dash or a space, a label column in the middle...), is
