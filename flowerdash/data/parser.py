@@ -170,7 +170,7 @@ def iter_decoded(
     """Yield ``(pixels, labels)`` per chunk, in file order.
 
     Chunks are decoded by a small thread pool while this thread reads (and hashes) the next
-    ones; at most ``2 * threads`` chunks are in flight, so memory stays bounded. The first
+    ones; at most ``3 * threads`` chunks are in flight, so memory stays bounded. The first
     ``DatasetError`` in file order is raised.
 
     ``target(line_index, lines)``, called in this thread, may return an array of ``lines`` rows
@@ -179,7 +179,7 @@ def iter_decoded(
     the worker), and the ``pixels`` yielded are a view of them.
     """
     workers = threads or decode_threads()
-    buffers = 1 if workers == 1 else 2 * workers + 1  # chunks in flight, plus one filling
+    buffers = 1 if workers == 1 else 3 * workers + 1  # chunks in flight, plus one filling
     chunks = iter_chunks(stream, start, layout, path, chunk_bytes=chunk_bytes, buffers=buffers)
     first = layout.first_data_line
 
@@ -196,7 +196,7 @@ def iter_decoded(
         for chunk, line, lines in chunks:
             out = destination(line, lines)
             window.append(pool.submit(decode_chunk, chunk, line, layout, path, out))
-            if len(window) >= 2 * workers:
+            if len(window) >= 3 * workers:
                 yield window.popleft().result()
         while window:
             yield window.popleft().result()
