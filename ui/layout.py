@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from ui.state import DatasetChoice, current_dataset, repo_root
+from ui.state import DatasetChoice, current_dataset, repo_root, sync_dataset_with_url
 
 
 @dataclass(frozen=True)
@@ -55,6 +55,7 @@ def page_setup(title: str | None = None) -> None:
         page_icon=PAGE_ICON,
         layout="wide",
     )
+    sync_dataset_with_url()
     with st.sidebar:
         st.markdown(f"### {TITLE_ICON} flowerdash")
         for page in installed_pages():

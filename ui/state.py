@@ -98,8 +98,76 @@ def current_dataset() -> DatasetChoice:
 
 
 def set_dataset(choice: DatasetChoice) -> None:
-    """Make ``choice`` the dataset every page uses from now on in this session."""
+    """Make ``choice`` the dataset every page uses from now on in this session (and name it in
+    the page's URL)."""
     st.session_state[DATASET_KEY] = choice
+    _show_in_url(choice)
+
+
+DATASET_QUERY_KEYS = ("train", "test", "shape")
+
+
+def dataset_query(choice: DatasetChoice) -> dict[str, str]:
+    """The URL query parameters naming ``choice``: paths relative to the data folder.
+
+    Empty for the bundled dataset (the default needs no parameters) and for files outside the
+    data folder, which a URL cannot name.
+    """
+    if is_bundled(choice):
+        return {}
+    root = data_dir().resolve()
+    try:
+        query = {"train": choice.train_path.resolve().relative_to(root).as_posix()}
+        if choice.test_path is not None:
+            query["test"] = choice.test_path.resolve().relative_to(root).as_posix()
+    except ValueError:
+        return {}
+    if choice.shape is not None:
+        query["shape"] = "x".join(map(str, choice.shape))
+    return query
+
+
+def dataset_from_query(query: dict[str, str]) -> DatasetChoice | None:
+    """The dataset a URL's query parameters name, or None when they name none or a file that is
+    missing or outside the data folder (the same check as a typed path)."""
+    from flowerdash.data import parse_shape
+    from flowerdash.errors import FlowerdashError
+    from ui.dataset_files import resolve_data_path
+
+    if "train" not in query:
+        return None
+    try:
+        train = resolve_data_path(query["train"], data_dir())
+        test = resolve_data_path(query["test"], data_dir()) if query.get("test") else None
+        shape = parse_shape(query.get("shape") or None)
+    except FlowerdashError:
+        return None
+    name = train.name + (f" + {test.name}" if test else "")
+    if train.is_relative_to(uploads_dir().resolve()):
+        name = f"Upload: {name}"
+    return DatasetChoice(train, test, shape, name)
+
+
+def sync_dataset_with_url() -> None:
+    """Keep the chosen dataset in the page's URL, so that a reload (a new session) or a shared
+    link opens the same dataset. Call once per page run, before the dataset is read."""
+    chosen = st.session_state.get(DATASET_KEY)
+    if not isinstance(chosen, DatasetChoice):
+        current = {k: st.query_params[k] for k in DATASET_QUERY_KEYS if k in st.query_params}
+        chosen = dataset_from_query(current)
+        if chosen is not None:
+            st.session_state[DATASET_KEY] = chosen
+    _show_in_url(chosen if isinstance(chosen, DatasetChoice) else bundled_dataset())
+
+
+def _show_in_url(choice: DatasetChoice) -> None:
+    wanted = dataset_query(choice)
+    for key in DATASET_QUERY_KEYS:
+        if key in st.query_params and key not in wanted:
+            del st.query_params[key]
+    for key, value in wanted.items():
+        if st.query_params.get(key) != value:
+            st.query_params[key] = value
 
 
 def is_bundled(choice: DatasetChoice) -> bool:
