@@ -126,3 +126,32 @@ def test_stopped_run_resumes_to_finished_with_continuous_history(tmp_path):
     _assert_history_continuous(run)
     assert len(pd.read_csv(run / "history.csv")) == stopped_after + 1
     assert runs.read_config(run)["settings"]["epochs"] == stopped_after + 1
+
+
+def test_stop_requested_while_the_run_is_starting_ends_it_stopped(tmp_path):
+    from flowerdash import launcher
+
+    train = write_image_csv(tmp_path / "train.csv", CLASSES * 8, seed=1)
+    test = write_image_csv(tmp_path / "test.csv", CLASSES * 2, seed=2)
+    arguments = ["--train", str(train), "--test", str(test), "--epochs", "500"]
+    run = launcher.start_training(arguments, tmp_path / "runs", run_id="early")
+    assert runs.read_status(run)["state"] == "queued"
+    runs.request_stop(run)  # before the trainer has even imported Keras
+    deadline = time.monotonic() + 180
+    while runs.read_status(run)["state"] in runs.ACTIVE_STATES:
+        assert time.monotonic() < deadline, (run / runs.LOG).read_text()
+        time.sleep(0.2)
+    assert runs.read_status(run)["state"] == "stopped", (run / runs.LOG).read_text()
+    assert len(pd.read_csv(run / "history.csv")) == 1
+
+
+def test_stale_stop_request_does_not_stop_a_resumed_run(tmp_path):
+    process, run = _start(tmp_path)
+    _wait_for_epochs(run, process, 1)
+    runs.request_stop(run)
+    process.communicate(timeout=120)
+    assert runs.stop_requested(run)  # the request stays until a new process starts
+    done = len(pd.read_csv(run / "history.csv"))
+    result = _resume(run, epochs=done + 1)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert runs.read_status(run)["state"] == "finished"

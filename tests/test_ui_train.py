@@ -111,8 +111,11 @@ def _mark_running(run_dir: Path) -> None:
     runs.write_json_atomic(run_dir / "status.json", {**status, "state": "running"})
 
 
-def test_starting_run_offers_no_stop_yet(data_dir, sleeping_run):
-    assert not [b for b in _train_page().button if b.key == "stop-live"]
+def test_starting_run_offers_stop_which_writes_the_stop_request(data_dir, sleeping_run):
+    page = _train_page()
+    assert "starting" in _badge_text(page)
+    page.button(key="stop-live").click().run()
+    assert runs.stop_requested(sleeping_run)
 
 
 def test_running_run_offers_stop_which_writes_the_stop_request(data_dir, sleeping_run):

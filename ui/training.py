@@ -243,7 +243,7 @@ def live_view(run_dir: Path, was_active: bool) -> None:
     top = st.columns([3, 1], vertical_alignment="center")
     with top[0]:
         state_badge(run_state)
-    if run_state == "running":  # not while queued: the trainer clears stale STOP files at start
+    if run_state in ("queued", "running"):  # a Stop while starting is kept for the trainer
         top[1].button(
             "Stop",
             icon=":material/stop:",

@@ -32,7 +32,7 @@ from flowerdash import __version__, runs
 from flowerdash.augment import AugmentSettings
 from flowerdash.errors import ConfigError, FlowerdashError, RunError
 from flowerdash.settings import TrainSettings
-from flowerdash.train.rundir import RunWriter, Tee, stdout_is
+from flowerdash.train.rundir import RunWriter, Tee, process_started, stdout_is
 
 #: CSVLogger's own file; ``history.csv`` is its atomic copy, published after every epoch.
 CSV_LOGGER_FILE = ".history.keras.csv"
@@ -274,6 +274,15 @@ def resume_training(
     return _run(writer, job, data, verbose=verbose, resuming=True)
 
 
+def _clear_stale_stop(stop_file: Path) -> None:
+    """Remove a stop request older than this process (left by an earlier stop, before a
+    resume); one made since (Stop clicked while the run was starting) stands."""
+    started = process_started()
+    with contextlib.suppress(FileNotFoundError):
+        if started is None or stop_file.stat().st_mtime < started:
+            stop_file.unlink()
+
+
 def _run(
     writer: RunWriter,
     job: TrainJob,
@@ -284,7 +293,7 @@ def _run(
 ) -> Path:
     """Record ``running``, train, evaluate, save; record the end state (or ``failed``)."""
     settings = job.settings
-    writer.file(runs.STOP).unlink(missing_ok=True)
+    _clear_stale_stop(writer.file(runs.STOP))
     writer.set_state("running", epochs=settings.epochs, error=None, finished=None)
     writer.start_heartbeat()
     if verbose is None:

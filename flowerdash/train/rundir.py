@@ -21,7 +21,8 @@ from flowerdash.errors import RunError
 HEARTBEAT_SECONDS = 5.0
 
 
-def _process_started() -> float | None:
+def process_started() -> float | None:
+    """When this process started (seconds since the epoch), or None where that is unknown."""
     try:
         import psutil
 
@@ -85,7 +86,7 @@ class RunWriter:
                 self._status = {
                     "state": state,
                     "pid": os.getpid(),
-                    "pid_started": _process_started(),
+                    "pid_started": process_started(),
                     "error": None,
                     "started": previous.get("started") or now,
                     "updated": now,
