@@ -7,13 +7,11 @@ from pathlib import Path
 import pytest
 from run_fixtures import write_finished_run
 from streamlit.testing.v1 import AppTest
-from ui_fixtures import TRAIN_ROWS
-
-REPO_ROOT = Path(__file__).resolve().parent.parent
+from ui_fixtures import TRAIN_ROWS, app_test
 
 
 def home() -> AppTest:
-    return AppTest.from_file(str(REPO_ROOT / "app.py"), default_timeout=30).run()
+    return app_test(timeout=30).run()
 
 
 def test_home_shows_the_bundled_dataset_without_any_upload(data_dir: Path) -> None:

@@ -7,20 +7,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
-from ui_fixtures import write_flowers
+from ui_fixtures import app_test, write_flowers
 
 from flowerdash.augment import AUGMENT_PARAMS, AugmentSettings
 from ui.state import AUGMENT_KEY, DATASET_KEY, DatasetChoice
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
 # The first run imports Keras (about 6 s, more on a busy machine).
 TIMEOUT = 120
 
 
 def augmentation_page() -> AppTest:
-    app = AppTest.from_file(str(REPO_ROOT / "app.py"), default_timeout=TIMEOUT)
-    app.switch_page("pages/2_Augmentation.py")
-    return app.run()
+    return app_test("pages/2_Augmentation.py", TIMEOUT).run()
 
 
 def image_urls(app: AppTest) -> list[str]:
@@ -94,10 +91,9 @@ def test_variant_count_sets_the_number_of_variants(data_dir: Path) -> None:
 
 
 def test_grayscale_real_dataset_previews(data_dir: Path, real_csv_dir: Path) -> None:
-    app = AppTest.from_file(str(REPO_ROOT / "app.py"), default_timeout=TIMEOUT)
+    app = app_test("pages/2_Augmentation.py", TIMEOUT)
     train = real_csv_dir / "myonn_mnist_dataset" / "mnist_train_100.csv"
     app.session_state[DATASET_KEY] = DatasetChoice(train, None, None, "MNIST 100")
-    app.switch_page("pages/2_Augmentation.py")
     app.run()
     assert not app.exception
     assert not app.error

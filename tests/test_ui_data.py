@@ -15,6 +15,7 @@ from ui_fixtures import (
     LEAKED_TEST_ROW,
     TEST_ROWS,
     TRAIN_ROWS,
+    app_test,
     write_non_square,
 )
 
@@ -25,9 +26,7 @@ TIMEOUT = 30
 
 
 def data_page() -> AppTest:
-    app = AppTest.from_file(str(REPO_ROOT / "app.py"), default_timeout=TIMEOUT)
-    app.switch_page("pages/1_Data.py")
-    return app.run()
+    return app_test("pages/1_Data.py", TIMEOUT).run()
 
 
 def metric(app: AppTest, label: str) -> str:

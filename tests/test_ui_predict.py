@@ -12,13 +12,10 @@ import numpy as np
 import pytest
 from PIL import Image
 from run_fixtures import write_finished_run
-from streamlit.testing.v1 import AppTest
-from ui_fixtures import write_flowers
+from ui_fixtures import app_test, write_flowers
 
 from flowerdash.errors import DatasetError
 from ui.prediction import uploaded_inputs
-
-APP = str(Path(__file__).resolve().parent.parent / "app.py")
 
 
 def _upload(name: str, size: tuple[int, int], mode: str = "RGB") -> io.BytesIO:
@@ -58,9 +55,7 @@ def test_predict_page_shows_top_k_bars_for_each_chosen_test_row(tmp_path, monkey
          "--runs-dir", os.environ["FLOWERDASH_RUNS_DIR"]],
         check=True, capture_output=True, timeout=300,
     )  # fmt: skip
-    app = AppTest.from_file(APP, default_timeout=120)
-    app.switch_page("pages/5_Predict.py")
-    app.run()
+    app = app_test("pages/5_Predict.py", 120).run()
     app.radio(key="predict.source").set_value("Test rows").run()
     assert not app.exception and not app.error
     bars = [c for c in app.get("plotly_chart") if c.key.startswith("predict.top.")]
@@ -73,9 +68,7 @@ def test_a_model_keras_cannot_load_is_reported_not_raised(monkeypatch):
     run_folder = Path(os.environ["FLOWERDASH_RUNS_DIR"])
     run_dir = write_finished_run(run_folder)
     (run_dir / "model.keras").write_bytes(b"not a zip archive")
-    app = AppTest.from_file(APP, default_timeout=120)
-    app.switch_page("pages/5_Predict.py")
-    app.run()
+    app = app_test("pages/5_Predict.py", 120).run()
     app.radio(key="predict.source").set_value("Test rows").run()
     assert not app.exception
     assert "Keras could not load the model" in app.error[0].value

@@ -13,10 +13,10 @@ import plotly.io
 import pytest
 from run_fixtures import write_finished_run
 from streamlit.testing.v1 import AppTest
+from ui_fixtures import app_test
 
 from ui.results import clicked_cell
 
-APP = str(Path(__file__).resolve().parent.parent / "app.py")
 PAGE = "pages/4_Results.py"
 
 
@@ -31,9 +31,7 @@ def typed_array(value) -> np.ndarray:
 @pytest.fixture
 def results_page() -> AppTest:
     write_finished_run(Path(os.environ["FLOWERDASH_RUNS_DIR"]))
-    app = AppTest.from_file(APP, default_timeout=60)
-    app.switch_page(PAGE)
-    return app.run()
+    return app_test(PAGE).run()
 
 
 def test_results_page_shows_the_test_accuracy(results_page):
@@ -92,9 +90,7 @@ def test_a_report_without_confusion_matrix_is_reported_not_raised():
     report = json.loads((run_dir / "report.json").read_text())
     del report["confusion_matrix"]
     (run_dir / "report.json").write_text(json.dumps(report))
-    app = AppTest.from_file(APP, default_timeout=60)
-    app.switch_page(PAGE)
-    app.run()
+    app = app_test(PAGE).run()
     assert not app.exception
     assert "no 'confusion_matrix' entry" in app.error[0].value
 

@@ -8,8 +8,7 @@ from pathlib import Path
 import pytest
 from run_fixtures import write_finished_run
 from streamlit.testing.v1 import AppTest
-
-APP = str(Path(__file__).resolve().parent.parent / "app.py")
+from ui_fixtures import app_test
 
 
 @pytest.fixture
@@ -21,9 +20,7 @@ def runs_folder() -> Path:
 
 
 def _runs_page() -> AppTest:
-    app = AppTest.from_file(APP, default_timeout=60)
-    app.switch_page("pages/6_Runs.py")
-    return app.run()
+    return app_test("pages/6_Runs.py").run()
 
 
 def test_runs_table_lists_every_run_with_state_and_accuracy(runs_folder):

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from streamlit.testing.v1 import AppTest
-from ui_fixtures import write_flowers
+from ui_fixtures import app_test, write_flowers
 
 from ui.state import (
     DATASET_KEY,
@@ -14,8 +13,6 @@ from ui.state import (
     dataset_from_query,
     dataset_query,
 )
-
-REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
 def other_dataset(data_dir: Path) -> DatasetChoice:
@@ -48,7 +45,7 @@ def test_query_leading_outside_the_data_folder_is_ignored(data_dir: Path, tmp_pa
 
 def test_reload_with_the_query_opens_the_chosen_dataset(data_dir: Path) -> None:
     choice = other_dataset(data_dir)
-    app = AppTest.from_file(str(REPO_ROOT / "app.py"), default_timeout=30)
+    app = app_test(timeout=30)
     app.query_params.update(dataset_query(choice))
     app.run()
     assert not app.exception
@@ -59,7 +56,7 @@ def test_reload_with_the_query_opens_the_chosen_dataset(data_dir: Path) -> None:
 
 def test_choosing_a_dataset_puts_it_in_the_url(data_dir: Path) -> None:
     choice = other_dataset(data_dir)
-    app = AppTest.from_file(str(REPO_ROOT / "app.py"), default_timeout=30)
+    app = app_test(timeout=30)
     app.session_state[DATASET_KEY] = choice
     app.run()
     assert not app.exception

@@ -15,12 +15,12 @@ import plotly.io
 import pytest
 from run_fixtures import write_finished_run
 from streamlit.testing.v1 import AppTest
+from ui_fixtures import app_test
 
 from flowerdash import launcher, runs
 from flowerdash.settings import MODES, TRAIN_PARAMS
 from ui.training import MODE_LINES
 
-APP = str(Path(__file__).resolve().parent.parent / "app.py")
 PAGE = "pages/3_Train.py"
 
 
@@ -42,9 +42,7 @@ def sleeping_run(tmp_path: Path, runs_folder: Path) -> Iterator[Path]:
 
 
 def _train_page() -> AppTest:
-    app = AppTest.from_file(APP, default_timeout=60)
-    app.switch_page(PAGE)
-    return app.run()
+    return app_test(PAGE).run()
 
 
 def _append_batches(run_dir: Path, epoch: int, batches: range, total: int = 10) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+from streamlit.testing.v1 import AppTest
 
 CLASSES = ["daisy", "rose", "tulip"]
 SHAPE = (8, 8, 3)
@@ -57,3 +58,15 @@ def write_non_square(path: Path, rows: int = 6) -> Path:
     rng = np.random.default_rng(3)
     images = rng.integers(0, 256, (rows, 2, 3, 1), dtype=np.uint8)
     return write_csv(path, [str(i % 2) for i in range(rows)], images)
+
+
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
+
+
+def app_test(page: str | None = None, timeout: float = 60) -> AppTest:
+    """The dashboard under AppTest, not yet run, on ``page`` (e.g. ``"pages/1_Data.py"``; None
+    is Home). Set session state or query parameters on it, then call ``run()``."""
+    app = AppTest.from_file(APP, default_timeout=timeout)
+    if page is not None:
+        app.switch_page(page)
+    return app
