@@ -174,17 +174,8 @@ def build_augmentation(settings: AugmentSettings, seed: int | None = None) -> ke
 
     if settings.is_identity:
         return keras.Sequential([], name="augmentation")
-    affine = RandomAffine(
-        rotation=settings.rotation,
-        zoom=settings.zoom,
-        width_shift=settings.width_shift,
-        height_shift=settings.height_shift,
-        shear=settings.shear,
-        horizontal_flip=settings.horizontal_flip,
-        fill_mode=settings.fill_mode,
-        seed=seed,
-        name="random_affine",
-    )
+    # The layer's parameters are the declared settings, name for name.
+    affine = RandomAffine(**settings.to_dict(), seed=seed, name="random_affine")
     return keras.Sequential([affine], name="augmentation")
 
 
