@@ -31,20 +31,16 @@ def class_counts_figure(
     """
     labels = [str(name) for name in classes]
     figure = go.Figure()
-    figure.add_bar(
-        name="train",
-        x=labels,
-        y=[int(train_counts.get(name, 0)) for name in classes],
-        marker_color=TRAIN_COLOR,
-        hovertemplate="class %{x}<br>train: %{y} images<extra></extra>",
-    )
-    if test_counts is not None:
+    splits = [("train", train_counts, TRAIN_COLOR), ("test", test_counts, TEST_COLOR)]
+    for split, counts, color in splits:
+        if counts is None:
+            continue
         figure.add_bar(
-            name="test",
+            name=split,
             x=labels,
-            y=[int(test_counts.get(name, 0)) for name in classes],
-            marker_color=TEST_COLOR,
-            hovertemplate="class %{x}<br>test: %{y} images<extra></extra>",
+            y=[int(counts.get(name, 0)) for name in classes],
+            marker_color=color,
+            hovertemplate=f"class %{{x}}<br>{split}: %{{y}} images<extra></extra>",
         )
     figure.update_layout(
         barmode="group",
