@@ -46,6 +46,7 @@ bench: setup data
 	$(PY) benchmarks/train.py
 	$(PY) benchmarks/pages.py
 	$(PY) benchmarks/dashboard_overhead.py
+	$(PY) benchmarks/pretrained_port.py
 
 clean-cache: setup
 	$(PY) -m flowerdash cache clear
