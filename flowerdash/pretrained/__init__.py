@@ -1,0 +1,1 @@
+"""Pretrained networks that work offline: weights from installed packages, read without PyTorch."""
