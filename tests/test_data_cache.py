@@ -114,7 +114,7 @@ def test_crash_while_publishing_leaves_no_entry_that_looks_valid(csv_file, monke
 
 
 def test_cache_write_failure_mid_parse_still_returns_the_data(csv_file, monkeypatch):
-    def disk_full(self, pixels):
+    def disk_full(self, pixels, codes):
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(cache_module.EntryWriter, "append", disk_full)

@@ -23,6 +23,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     inspect.add_argument(
         "--no-cache", action="store_true", help="parse without reading or writing the cache"
     )
+    inspect.add_argument(
+        "--max-gzip-ratio",
+        metavar="RATIO",
+        help="refuse gzip data expanding more than RATIO times (default 100, or "
+        "$FLOWERDASH_MAX_GZIP_RATIO; pixel CSVs expand 3 to 10 times)",
+    )
+    inspect.add_argument(
+        "--max-gzip-size",
+        metavar="SIZE",
+        help="refuse gzip data expanding past SIZE, e.g. 64G (default 16G, or "
+        "$FLOWERDASH_MAX_GZIP_SIZE)",
+    )
     inspect.set_defaults(handler=run_inspect)
 
     convert = subparsers.add_parser(
@@ -56,9 +68,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run_inspect(args: argparse.Namespace) -> int:
     """Validate the file and print its summary."""
-    from flowerdash.data import load_dataset
+    from dataclasses import replace
 
-    dataset = load_dataset(args.path, args.shape, use_cache=not args.no_cache)
+    from flowerdash.data import load_dataset
+    from flowerdash.data.limits import ReadLimits, parse_size
+
+    limits = ReadLimits.from_env()
+    if args.max_gzip_ratio is not None:
+        limits = limits.with_gzip_ratio(args.max_gzip_ratio, "--max-gzip-ratio")
+    if args.max_gzip_size is not None:
+        limits = replace(limits, gzip_size=parse_size(args.max_gzip_size, "--max-gzip-size"))
+    dataset = load_dataset(args.path, args.shape, use_cache=not args.no_cache, limits=limits)
     summary = dataset.summary()
     if args.no_cache:
         summary["cache"] = "disabled"

@@ -3,14 +3,19 @@
 Layout of the cache folder (``default_cache_dir()``)::
 
     entries/<fingerprint>.pixels   raw uint8 pixels, rows * H*W*C bytes (memory-mapped on open)
-    entries/<fingerprint>.codes    raw int32 label codes, one per row (indices into ``classes``)
-    entries/<fingerprint>.json     metadata; written last, so an entry without it is not valid
+    entries/<fingerprint>.codes    raw uint16 label codes, one per row (indices into ``classes``)
+    entries/<fingerprint>.json     metadata (with ``class_counts``); written last, so an entry
+                                   without it is not valid
     index/<hash of path>.json      {path, size, mtime_ns, fingerprint}: opens skip re-hashing
 
 The fingerprint is a SHA-256 hash of the file's decompressed content, computed while parsing.
 Every file is written under a temporary name and moved into place with ``os.replace``; the
 metadata goes last, so a crash at any point leaves nothing that looks like a valid entry.
 A file whose size or modification time changed is parsed again.
+
+Pixels and label codes stream to disk while parsing, so a parse that writes the cache holds
+no per-row data in memory. The writer refuses to pass the cache's size limit or to leave less
+than the free-space margin on its disk (``flowerdash.data.limits``), and says so.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -29,8 +35,16 @@ from typing import Any
 
 import numpy as np
 
+from flowerdash.data.limits import (
+    CACHE_FREE_ENV,
+    CACHE_SIZE_ENV,
+    ReadLimits,
+    format_size,
+)
+from flowerdash.errors import DatasetError
+
 #: Bumped whenever the entry layout or the parser's output changes.
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2
 
 
 def default_cache_dir() -> Path:
@@ -157,12 +171,12 @@ def open_entry(fingerprint: str, cache_dir: Path) -> CacheEntry | None:
     try:
         if pixels_path.stat().st_size != rows * height * width * channels:
             return None
-        if codes_path.stat().st_size != rows * 4:
+        if codes_path.stat().st_size != rows * 2:
             return None
         if rows == 0:
             return None
         pixels = np.memmap(pixels_path, dtype=np.uint8, mode="r")
-        codes = np.fromfile(codes_path, dtype=np.int32)
+        codes = np.memmap(codes_path, dtype="<u2", mode="r")
     except (OSError, ValueError):
         return None
     return CacheEntry(meta, pixels.reshape(rows, height, width, channels), codes)
@@ -181,35 +195,88 @@ def _remove_abandoned(folder: Path) -> None:
 
 
 class EntryWriter:
-    """Writes one entry: pixels stream in while parsing; ``commit`` names and publishes it.
+    """Writes one entry: pixels and label codes stream in while parsing; ``commit`` names and
+    publishes it.
 
     Until ``commit`` the data sits in temporary files that ``abort`` (or a crash) leaves
-    without metadata, so they never count as a valid entry.
+    without metadata, so they never count as a valid entry. ``append`` raises DatasetError
+    (naming ``source``, the CSV) rather than pass ``limits``: the cache's size limit, or the
+    free-space margin of its disk.
     """
 
-    def __init__(self, cache_dir: Path) -> None:
+    def __init__(
+        self,
+        cache_dir: Path,
+        *,
+        source: str | os.PathLike[str] | None = None,
+        limits: ReadLimits | None = None,
+    ) -> None:
         self.folder = cache_dir / "entries"
         self.folder.mkdir(parents=True, exist_ok=True)
         _remove_abandoned(self.folder)
-        fd, temp = tempfile.mkstemp(prefix=".parsing.", suffix=".pixels", dir=self.folder)
-        self._pixels_temp = Path(temp)
-        self._pixels = os.fdopen(fd, "wb")
+        self._source = source
+        self._limits = limits or ReadLimits.from_env()
+        self._used = sum(size for _, size in _own_files(cache_dir))
+        self._written = 0
+        self._temps: list[Path] = []
+        self._pixels = self._temp(".pixels")
+        self._codes = self._temp(".codes")
 
-    def append(self, pixels: np.ndarray) -> None:
-        self._pixels.write(memoryview(np.ascontiguousarray(pixels)).cast("B"))
+    def _temp(self, suffix: str) -> Any:
+        fd, temp = tempfile.mkstemp(prefix=".parsing.", suffix=suffix, dir=self.folder)
+        self._temps.append(Path(temp))
+        return os.fdopen(fd, "wb")
 
-    def commit(self, fingerprint: str, codes: np.ndarray, meta: dict[str, Any]) -> CacheEntry:
+    def append(self, pixels: np.ndarray, codes: np.ndarray) -> None:
+        """Write a chunk's pixels and its rows' label codes (first-seen order, see commit)."""
+        data = memoryview(np.ascontiguousarray(pixels)).cast("B")
+        self._make_room(len(data) + 2 * len(codes))
+        self._pixels.write(data)
+        self._codes.write(memoryview(np.ascontiguousarray(codes, dtype="<u2")).cast("B"))
+
+    def _make_room(self, size: int) -> None:
+        limits = self._limits
+        self._written += size
+        if self._used + self._written > limits.cache_size:
+            raise DatasetError(
+                f"caching it would pass the cache's size limit of "
+                f"{format_size(limits.cache_size)} ({format_size(self._used)} already in "
+                f"{self.folder.parent}, {format_size(self._written)} written for this file "
+                f"so far); clear the cache (cache clear), raise {CACHE_SIZE_ENV}, or read "
+                "without the cache (--no-cache)",
+                path=self._source,
+            )
+        free = shutil.disk_usage(self.folder).free
+        if free - size < limits.cache_free:
+            raise DatasetError(
+                f"caching it would leave less than {format_size(limits.cache_free)} free on "
+                f"the disk of {self.folder.parent} ({format_size(free)} free, "
+                f"{format_size(self._written)} written for this file so far); free some "
+                f"space, clear the cache (cache clear), lower {CACHE_FREE_ENV}, or read "
+                "without the cache (--no-cache)",
+                path=self._source,
+            )
+
+    def commit(self, fingerprint: str, remap: np.ndarray, meta: dict[str, Any]) -> CacheEntry:
+        """Publish the entry. ``remap`` turns the first-seen codes appended into class
+        indices; the codes file is rewritten through it in bounded blocks."""
         self._pixels.close()
+        self._codes.close()
         base = self.folder / fingerprint
-        fd, codes_temp = tempfile.mkstemp(prefix=".parsing.", suffix=".codes", dir=self.folder)
+        table = np.asarray(remap, dtype="<u2")
+        block = 1 << 20
         try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(codes.astype("<i4").tobytes())
-            os.replace(self._pixels_temp, base.with_suffix(".pixels"))
-            os.replace(codes_temp, base.with_suffix(".codes"))
+            with open(self._temps[1], "r+b") as handle:
+                while True:
+                    start = handle.tell()
+                    codes = np.fromfile(handle, dtype="<u2", count=block)
+                    if not len(codes):
+                        break
+                    handle.seek(start)
+                    handle.write(table[codes].tobytes())
+            os.replace(self._temps[0], base.with_suffix(".pixels"))
+            os.replace(self._temps[1], base.with_suffix(".codes"))
         except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(codes_temp)
             self.abort()
             raise
         write_json_atomic(base.with_suffix(".json"), {**meta, "format": CACHE_FORMAT})
@@ -219,10 +286,12 @@ class EntryWriter:
         return entry
 
     def abort(self) -> None:
-        with contextlib.suppress(OSError):
-            self._pixels.close()
-        with contextlib.suppress(OSError):
-            os.unlink(self._pixels_temp)
+        for handle in (self._pixels, self._codes):
+            with contextlib.suppress(OSError):
+                handle.close()
+        for temp in self._temps:
+            with contextlib.suppress(OSError):
+                os.unlink(temp)
 
 
 def cache_status(
@@ -238,9 +307,19 @@ def cache_status(
     return CacheStatus(os.fspath(path), state, None, None, str(folder))
 
 
-def _files(folder: Path) -> Iterator[Path]:
-    if folder.is_dir():
-        yield from (p for p in folder.rglob("*") if p.is_file())
+_OWN_ENTRY = re.compile(r"[0-9a-f]{64}\.(pixels|codes|json)|\.parsing\..*|\..*\.tmp")
+_OWN_INDEX = re.compile(r"[0-9a-f]{32}\.json|\..*\.tmp")
+
+
+def _own_files(cache_dir: Path) -> Iterator[tuple[Path, int]]:
+    """``(path, size)`` of every file the cache wrote (entries, index records, temporary
+    files); anything else a user put in the folder is not the cache's."""
+    for sub, pattern in (("entries", _OWN_ENTRY), ("index", _OWN_INDEX)):
+        with contextlib.suppress(OSError), os.scandir(cache_dir / sub) as found:
+            for item in found:
+                if pattern.fullmatch(item.name) and item.is_file(follow_symlinks=False):
+                    with contextlib.suppress(OSError):
+                        yield Path(item.path), item.stat(follow_symlinks=False).st_size
 
 
 def cache_info(cache_dir: str | os.PathLike[str] | None = None) -> dict[str, Any]:
@@ -259,14 +338,28 @@ def cache_info(cache_dir: str | os.PathLike[str] | None = None) -> dict[str, Any
                     "shape": meta.get("shape"),
                 }
             )
-    size = sum(p.stat().st_size for p in _files(folder))
+    size = sum(size for _, size in _own_files(folder))
     return {"cache_dir": str(folder), "entries": entries, "bytes": size}
 
 
 def clear_cache(cache_dir: str | os.PathLike[str] | None = None) -> int:
-    """Delete every cache entry and index record; return the number of bytes freed."""
+    """Delete every cache entry, index record and temporary file; return the bytes freed.
+
+    Only the cache's own files are deleted (anything else in the folder stays), and only
+    space actually given back counts: a file that could not be deleted, or whose data another
+    hard link still holds, frees nothing.
+    """
     folder = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-    freed = sum(p.stat().st_size for p in _files(folder))
+    freed = 0
+    for path, size in list(_own_files(folder)):
+        try:
+            links = path.stat().st_nlink
+            path.unlink()
+        except OSError:
+            continue
+        if links == 1:
+            freed += size
     for sub in ("entries", "index"):
-        shutil.rmtree(folder / sub, ignore_errors=True)
+        with contextlib.suppress(OSError):
+            (folder / sub).rmdir()  # only when empty
     return freed

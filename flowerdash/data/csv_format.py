@@ -15,11 +15,18 @@ import math
 import operator
 import os
 import re
+import stat
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
+from flowerdash.data.limits import (
+    GZIP_RATIO_ENV,
+    GZIP_SIZE_ENV,
+    ReadLimits,
+    format_size,
+)
 from flowerdash.errors import DatasetError
 
 #: Header names that mark the label column (compared case-insensitively).
@@ -138,24 +145,154 @@ def resolve_shape(
     return inferred
 
 
-def open_binary(path: str | os.PathLike[str]) -> tuple[BinaryIO, bool]:
-    """Open ``path`` for reading decompressed bytes; return ``(stream, is_gzip)``.
+def _kernel_devices() -> frozenset[int]:
+    """Device ids of /proc and /sys: their files say they are regular but are not data."""
+    devices = set()
+    for root in ("/proc", "/sys"):
+        with contextlib.suppress(OSError):
+            devices.add(os.stat(root).st_dev)
+    return frozenset(devices)
 
-    gzip is recognised by its magic bytes whatever the file is called.
-    """
+
+def _refuse_special(info: os.stat_result, path: str | os.PathLike[str]) -> None:
+    mode = info.st_mode
+    if stat.S_ISDIR(mode):
+        raise DatasetError("is a folder, expected a CSV file", path=path)
+    kind = (
+        "a named pipe (FIFO)"
+        if stat.S_ISFIFO(mode)
+        else "a character device"
+        if stat.S_ISCHR(mode)
+        else "a block device"
+        if stat.S_ISBLK(mode)
+        else "a socket"
+        if stat.S_ISSOCK(mode)
+        else None
+    )
+    if kind is not None:
+        raise DatasetError(
+            f"is {kind}, not a regular file; only regular files (and .gz of them) are read: "
+            "save the data to a file first",
+            path=path,
+        )
+    if info.st_dev in _kernel_devices():
+        raise DatasetError(
+            "is a file of the kernel's /proc or /sys interface, not a data file; expected a "
+            "CSV file",
+            path=path,
+        )
+
+
+def regular_file_stat(path: str | os.PathLike[str]) -> os.stat_result:
+    """``os.stat`` of ``path``, which must be a regular file (not a folder, FIFO, device,
+    socket or /proc file: reading those would hang or fail). Raises ``DatasetError``."""
+    if os.fspath(path) == "-":
+        raise DatasetError(
+            "reading standard input is not supported; save the data to a file and give its path",
+            path="-",
+        )
     try:
-        raw = open(path, "rb")  # noqa: SIM115 - returned to the caller, who closes it
+        info = os.stat(path)
     except FileNotFoundError:
         raise DatasetError("file not found", path=path) from None
-    except IsADirectoryError:
-        raise DatasetError("is a folder, expected a CSV file", path=path) from None
+    except (OSError, ValueError) as error:  # ValueError: a NUL byte in the name
+        reason = getattr(error, "strerror", None) or str(error)
+        raise DatasetError(f"cannot be opened ({reason})", path=path) from None
+    _refuse_special(info, path)
+    return info
+
+
+def open_binary(
+    path: str | os.PathLike[str], limits: ReadLimits | None = None
+) -> tuple[BinaryIO, bool]:
+    """Open the regular file ``path`` for reading decompressed bytes; return
+    ``(stream, is_gzip)``.
+
+    gzip is recognised by its magic bytes whatever the file is called, and its expansion is
+    watched (``limits``, default ``ReadLimits.from_env()``): a decompression bomb is refused
+    with its figures as soon as it passes a limit. Anything but a regular file is refused
+    before a byte is read (opening a FIFO without a writer would block forever).
+    """
+    regular_file_stat(path)
+    try:
+        # O_NONBLOCK: should the file have been swapped for a FIFO since, opening returns
+        # at once and the check below refuses it
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except FileNotFoundError:
+        raise DatasetError("file not found", path=path) from None
     except OSError as error:
         raise DatasetError(f"cannot be opened ({error.strerror})", path=path) from None
+    try:
+        _refuse_special(os.fstat(fd), path)
+        os.set_blocking(fd, True)
+    except BaseException:
+        os.close(fd)
+        raise
+    raw = os.fdopen(fd, "rb")
     magic = raw.read(2)
     raw.seek(0)
     if magic == b"\x1f\x8b":
-        return gzip.GzipFile(fileobj=raw, mode="rb"), True  # type: ignore[return-value]
+        watched = WatchedGzip(raw, limits or ReadLimits.from_env(), path)
+        return watched, True  # type: ignore[return-value]
     return raw, False
+
+
+class WatchedGzip:
+    """gzip decompression that counts what comes out and refuses a decompression bomb: more
+    than ``limits.gzip_size`` bytes, or (past ``limits.ratio_after``) more than
+    ``limits.gzip_ratio`` bytes out per compressed byte read."""
+
+    def __init__(self, raw: BinaryIO, limits: ReadLimits, path: str | os.PathLike[str]) -> None:
+        self._raw = raw
+        self._gzip = gzip.GzipFile(fileobj=raw, mode="rb")
+        self._limits = limits
+        self._path = path
+        self.expanded = 0
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._gzip.read(size)
+        self._count(len(data))
+        return data
+
+    def readinto(self, buffer: memoryview) -> int:
+        count = self._gzip.readinto(buffer)
+        self._count(count)
+        return count
+
+    def _count(self, count: int) -> None:
+        self.expanded += count
+        limits = self._limits
+        if self.expanded > limits.gzip_size:
+            raise DatasetError(
+                f"the gzip data expands past {format_size(limits.gzip_size)} "
+                f"({format_size(self._raw.tell())} compressed gave "
+                f"{format_size(self.expanded)} so far); a decompression bomb? If the file is "
+                f"genuine, raise the limit ({GZIP_SIZE_ENV}, or inspect --max-gzip-size)",
+                path=self._path,
+            )
+        if self.expanded > limits.ratio_after:
+            compressed = max(self._raw.tell(), 1)
+            if self.expanded > limits.gzip_ratio * compressed:
+                raise DatasetError(
+                    f"the gzip data expands more than {limits.gzip_ratio:g} times "
+                    f"({format_size(compressed)} compressed gave {format_size(self.expanded)} "
+                    f"so far; pixel CSVs expand 3 to 10 times): a decompression bomb? If the "
+                    f"file is genuine, raise the limit ({GZIP_RATIO_ENV}, or inspect "
+                    "--max-gzip-ratio)",
+                    path=self._path,
+                )
+
+    def close(self) -> None:
+        try:
+            self._gzip.close()
+        finally:
+            self._raw.close()
+
+    def __enter__(self) -> WatchedGzip:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def read_block(stream: BinaryIO, size: int, path: str | os.PathLike[str]) -> bytes:

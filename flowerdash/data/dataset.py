@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -18,9 +19,11 @@ from flowerdash.data.csv_format import (
     open_binary,
     parse_shape,
     read_first_line,
+    regular_file_stat,
     resolve_shape,
 )
 from flowerdash.data.labels import class_order, decode_label, encode_labels
+from flowerdash.data.limits import ReadLimits
 from flowerdash.data.parser import CHUNK_BYTES, ParsedLabels, iter_decoded
 from flowerdash.errors import DatasetError
 
@@ -30,14 +33,15 @@ class ImageDataset:
     """A parsed image CSV.
 
     ``images`` is uint8 ``(N, H, W, C)`` (a read-only memmap when it comes from the cache),
-    ``labels`` the label text of each row, ``classes`` the distinct labels in stable order
-    (numeric when all are integers, else sorted), ``label_column`` the header name of the label
-    column or its 0-based index when there is no header, ``fingerprint`` the content hash.
+    ``classes`` the distinct labels in stable order (numeric when all are integers, else
+    sorted), ``codes`` each row's index in ``classes`` (uint16; a read-only memmap from the
+    cache), ``label_column`` the header name of the label column or its 0-based index when
+    there is no header, ``fingerprint`` the content hash, ``counts`` the rows per class when
+    known (so a summary never reads every row's code).
     """
 
     path: str
     images: np.ndarray
-    labels: np.ndarray
     classes: list[str]
     shape: tuple[int, int, int]
     header: bool
@@ -45,13 +49,21 @@ class ImageDataset:
     fingerprint: str
     from_cache: bool
     codes: np.ndarray
+    counts: Sequence[int] | None = None
 
     def __len__(self) -> int:
         return int(self.images.shape[0])
 
+    @cached_property
+    def labels(self) -> np.ndarray:
+        """The label text of each row (built on first use: one string per row)."""
+        return np.asarray(self.classes)[self.codes]
+
     def class_counts(self) -> dict[str, int]:
         """Rows per class, in class order."""
-        counts = np.bincount(self.codes, minlength=len(self.classes))
+        counts = self.counts
+        if counts is None or len(counts) != len(self.classes):
+            counts = np.bincount(self.codes, minlength=len(self.classes)).tolist()
         return {name: int(count) for name, count in zip(self.classes, counts, strict=True)}
 
     def label_indices(self, classes: Sequence[str] | None = None) -> np.ndarray:
@@ -130,6 +142,7 @@ def load_dataset(
     use_cache: bool = True,
     cache_dir: str | os.PathLike[str] | None = None,
     threads: int | None = None,
+    limits: ReadLimits | None = None,
 ) -> ImageDataset:
     """Parse and validate an image CSV (or ``.csv.gz``), or memory-map it from the cache.
 
@@ -137,36 +150,34 @@ def load_dataset(
     pixel values. With ``use_cache`` the first parse writes a cache entry in ``cache_dir``
     (default ``default_cache_dir()``) and later calls on the unchanged file open it without
     parsing. ``threads`` decode chunks in parallel (default: ``decode_threads()``, up to 4).
-    Raises ``DatasetError`` naming the file, line, what was found and what was expected.
+    ``limits`` (default ``ReadLimits.from_env()``) bound gzip expansion and cache writes.
+    Only regular files are read. Raises ``DatasetError`` naming the file, line, what was found
+    and what was expected.
     """
     name = os.fspath(path)
     wanted = parse_shape(shape)
+    limits = limits or ReadLimits.from_env()
+    stat = regular_file_stat(name)
     folder = Path(cache_dir) if cache_dir is not None else cache.default_cache_dir()
     if use_cache:
         fingerprint = cache.indexed_fingerprint(name, folder)
         entry = cache.open_entry(fingerprint, folder) if fingerprint else None
         if entry is not None:
             return _from_entry(name, entry, wanted)
-    try:
-        stat = os.stat(name)
-    except FileNotFoundError:
-        raise DatasetError("file not found", path=name) from None
-    except OSError as error:
-        raise DatasetError(f"cannot be read ({error.strerror})", path=name) from None
-    stream, gzipped = open_binary(name)
+    stream, gzipped = open_binary(name, limits)
     with stream:
         try:
             return _parse(
-                name, stream, gzipped, stat, wanted, folder if use_cache else None, threads
+                name, stream, gzipped, stat, wanted, folder if use_cache else None, threads, limits
             )
         except OSError:
             # reading problems are DatasetErrors; an OSError here is the cache failing (disk
             # full, permissions): the entry was abandoned, so parse again into memory
             if not use_cache:
                 raise
-    stream, gzipped = open_binary(name)
+    stream, gzipped = open_binary(name, limits)
     with stream:
-        return _parse(name, stream, gzipped, stat, wanted, None, threads)
+        return _parse(name, stream, gzipped, stat, wanted, None, threads, limits)
 
 
 def _parse(
@@ -177,6 +188,7 @@ def _parse(
     shape: tuple[int, int, int] | None,
     cache_dir: Path | None,
     threads: int | None,
+    limits: ReadLimits,
 ) -> ImageDataset:
     stream = _HashingReader(raw, cache.new_hasher())
     first, rest, bom, ending, number = read_first_line(stream, name)  # type: ignore[arg-type]
@@ -194,25 +206,29 @@ def _parse(
     writer = None
     if cache_dir is not None:
         try:
-            writer = cache.EntryWriter(cache_dir)
+            writer = cache.EntryWriter(cache_dir, source=name, limits=limits)
         except OSError:
             writer = None  # an unwritable cache folder: parse into memory instead
     row_bytes = layout.pixel_count
     memory = None
+    codes_in_memory: list[np.ndarray] = []
     if writer is None:
         estimate = stat.st_size * (8 if gzipped else 1) // (2 * layout.field_count) + 1
         memory = _MemorySink(row_bytes, estimate)
-    sink = writer if writer is not None else memory
     if threads is None and stat.st_size < 8 * CHUNK_BYTES:
         threads = 1  # a small file: starting threads would cost more than they save
-    labels = ParsedLabels()
+    labels = ParsedLabels(path=name)
     rows = 0
     try:
         target = memory.target if memory is not None else None
         decoded = iter_decoded(stream, rest, layout, name, threads=threads, target=target)  # type: ignore[arg-type]
         for pixels, chunk_labels in decoded:
-            sink.append(pixels)  # type: ignore[union-attr]
-            labels.add(chunk_labels)
+            codes = labels.add(chunk_labels)
+            if writer is not None:
+                writer.append(pixels, codes)
+            else:
+                memory.append(pixels)  # type: ignore[union-attr]
+                codes_in_memory.append(codes)
             rows += len(pixels)
         if rows == 0:
             what = "a header line but no data rows" if layout.header else "no data rows"
@@ -228,8 +244,9 @@ def _parse(
     names = [decode_label(raw_label) for raw_label in labels.names]
     classes = class_order(names)
     position = {label: index for index, label in enumerate(classes)}
-    remap = np.array([position[label] for label in names], dtype=np.int32)
-    codes = remap[labels.all_codes()]
+    remap = np.array([position[label] for label in names], dtype=np.uint16)
+    counts = np.zeros(len(classes), np.int64)
+    counts[remap] = labels.counts
     label_column = _label_column(layout)
     if writer is not None:
         meta = {
@@ -241,24 +258,27 @@ def _parse(
             "header": layout.header,
             "label_column": label_column,
             "classes": classes,
+            "class_counts": counts.tolist(),
             "gzip": gzipped,
             "line_ending": layout.line_ending,
         }
-        entry = writer.commit(fingerprint, codes, meta)
+        entry = writer.commit(fingerprint, remap, meta)
         cache.record_fingerprint(name, stat, fingerprint, cache_dir)  # type: ignore[arg-type]
         return _from_entry(name, entry, shape, from_cache=False)
     images = memory.array[:rows].reshape(rows, *layout.shape)  # type: ignore[union-attr]
+    all_codes = np.concatenate(codes_in_memory)
+    np.take(remap, all_codes, out=all_codes)
     return ImageDataset(
         path=name,
         images=images,
-        labels=np.array(classes)[codes],
         classes=classes,
         shape=layout.shape,
         header=layout.header,
         label_column=label_column,
         fingerprint=fingerprint,
         from_cache=False,
-        codes=codes,
+        codes=all_codes,
+        counts=counts.tolist(),
     )
 
 
@@ -282,7 +302,6 @@ def _from_entry(
     return ImageDataset(
         path=name,
         images=entry.pixels.reshape(rows, *resolved),
-        labels=np.array(classes)[entry.codes],
         classes=classes,
         shape=resolved,
         header=bool(meta["header"]),
@@ -290,4 +309,5 @@ def _from_entry(
         fingerprint=str(meta["fingerprint"]),
         from_cache=from_cache,
         codes=entry.codes,
+        counts=meta.get("class_counts"),
     )

@@ -58,21 +58,63 @@ def line_limit(field_count: int) -> int:
     return field_count * 8 + LABEL_LIMIT + 64
 
 
+#: Most distinct labels a file may hold (codes are uint16; a dataset has classes, not IDs).
+MAX_CLASSES = 65535
+
+
+@dataclass(frozen=True)
+class ChunkLabels:
+    """The labels of a chunk's rows: ``names`` the distinct label bytes, ``index`` each row's
+    position in ``names`` (no Python object per row)."""
+
+    names: list[bytes]
+    index: np.ndarray
+
+    @classmethod
+    def from_list(cls, labels: list[bytes]) -> ChunkLabels:
+        table: dict[bytes, int] = {}
+        index = np.fromiter((table.setdefault(lab, len(table)) for lab in labels), np.intp)
+        return cls(list(table), index)
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def rows(self) -> list[bytes]:
+        """One label per row (tests and small chunks)."""
+        return [self.names[i] for i in self.index.tolist()]
+
+
 @dataclass
 class ParsedLabels:
-    """Labels as codes in first-seen order; ``names`` holds the raw label bytes of each code."""
+    """Labels seen so far: ``names`` maps label bytes to codes in first-seen order, ``counts``
+    rows per code. ``add`` turns a chunk's labels into uint16 codes; the caller keeps them
+    (in memory, or in the cache file), so nothing here grows with the rows."""
 
-    codes: list[np.ndarray] = field(default_factory=list)
+    path: str | os.PathLike[str] | None = None
     names: dict[bytes, int] = field(default_factory=dict)
+    counts: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
 
-    def add(self, labels: list[bytes]) -> None:
+    def add(self, labels: ChunkLabels, first_line: int | None = None) -> np.ndarray:
+        """The uint16 code of each row of the chunk. Raises DatasetError past MAX_CLASSES."""
         table = self.names
-        self.codes.append(
-            np.fromiter((table.setdefault(lab, len(table)) for lab in labels), np.int32)
-        )
+        lookup = np.fromiter((table.setdefault(name, len(table)) for name in labels.names), np.intp)
+        if len(table) > MAX_CLASSES:
+            raise DatasetError(
+                f"more than {MAX_CLASSES:,} distinct labels; expected class names (is the label "
+                "column the right one?)",
+                path=self.path,
+                line=first_line,
+            )
+        if len(self.counts) < len(table):
+            self.counts = np.concatenate(
+                [self.counts, np.zeros(len(table) - len(self.counts), np.int64)]
+            )
+        if len(lookup):
+            np.add.at(self.counts, lookup, np.bincount(labels.index, minlength=len(lookup)))
+        return lookup.astype(np.uint16)[labels.index]
 
-    def all_codes(self) -> np.ndarray:
-        return np.concatenate(self.codes) if self.codes else np.zeros(0, np.int32)
+
+_NO_LABELS = ChunkLabels([], np.zeros(0, np.intp))
 
 
 def iter_chunks(
@@ -166,7 +208,7 @@ def iter_decoded(
     chunk_bytes: int = CHUNK_BYTES,
     threads: int | None = None,
     target: Callable[[int, int], np.ndarray | None] | None = None,
-) -> Iterator[tuple[np.ndarray, list[bytes]]]:
+) -> Iterator[tuple[np.ndarray, ChunkLabels]]:
     """Yield ``(pixels, labels)`` per chunk, in file order.
 
     Chunks are decoded by a small thread pool while this thread reads (and hashes) the next
@@ -191,7 +233,7 @@ def iter_decoded(
             yield decode_chunk(chunk, line, layout, path, destination(line, lines))
         return
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="flowerdash-parse")
-    window: deque[Future[tuple[np.ndarray, list[bytes]]]] = deque()
+    window: deque[Future[tuple[np.ndarray, ChunkLabels]]] = deque()
     try:
         for chunk, line, lines in chunks:
             out = destination(line, lines)
@@ -273,7 +315,7 @@ def decode_chunk(
     layout: CsvLayout,
     path: str | os.PathLike[str],
     out: np.ndarray | None = None,
-) -> tuple[np.ndarray, list[bytes]]:
+) -> tuple[np.ndarray, ChunkLabels]:
     """Decode a chunk from ``iter_chunks`` into ``(pixels (L, P) uint8, labels)``; raise
     ``DatasetError`` at the first bad line. With ``out`` (at least one row a line of the
     chunk), the pixels are its first rows."""
@@ -300,7 +342,7 @@ def padded(data: bytes) -> np.ndarray:
 
 def decode_fields(
     chunk: np.ndarray, field_count: int, label_column: int | None, out: np.ndarray | None = None
-) -> tuple[np.ndarray, list[bytes]] | None:
+) -> tuple[np.ndarray, ChunkLabels] | None:
     """Vectorized decode of LF-terminated lines of ``field_count`` fields; ``chunk`` is a uint8
     array of ``_PAD`` newline bytes, then the lines (``iter_chunks``, ``padded``).
 
@@ -312,7 +354,7 @@ def decode_fields(
     pixel_count = field_count - (label_column is not None)
     size = len(chunk) - _PAD
     if size == 0:
-        return np.zeros((0, pixel_count), np.uint8), []
+        return np.zeros((0, pixel_count), np.uint8), _NO_LABELS
     work = _workspace(size)
     buffer = chunk
     body = buffer[_PAD:]
@@ -330,7 +372,7 @@ def decode_fields(
     commas = np.count_nonzero(np.equal(body, 44, out=work.separators[:size]))
     if commas != lines * (field_count - 1):
         return None  # a separator candidate that is neither a comma nor a newline
-    labels: list[bytes] = []
+    labels = _NO_LABELS
     if label_column is not None:
         found = _labels(body, grid, label_column)
         if found is None:
@@ -377,10 +419,11 @@ def decode_fields(
     return np.array(values, order="C"), labels
 
 
-def _labels(body: np.ndarray, grid: np.ndarray, column: int) -> list[bytes] | None:
+def _labels(body: np.ndarray, grid: np.ndarray, column: int) -> ChunkLabels | None:
     """The first or last field of each line of a chunk whose separators (``grid``, positions
     of each line's ``field_count`` separators) are in place, or ``None`` if a label is empty or
-    too long."""
+    too long. Labels are compared as fixed-width byte strings (``np.unique``), so a chunk of
+    many short lines costs no Python object per line."""
     if grid.shape[1] < 2:
         return None
     if column == 0:
@@ -392,17 +435,28 @@ def _labels(body: np.ndarray, grid: np.ndarray, column: int) -> list[bytes] | No
         stops = grid[:, -1]
         starts = grid[:, -2] + 1
     lengths = stops - starts
-    if lengths.min() < 1 or lengths.max() > LABEL_LIMIT:
+    width = int(lengths.max())
+    if lengths.min() < 1 or width > LABEL_LIMIT:
         return None
-    return [
-        body[start:stop].tobytes()
-        for start, stop in zip(starts.tolist(), stops.tolist(), strict=True)
-    ]
+    if len(lengths) * width > len(body):  # a few long labels among short lines: one by one
+        return ChunkLabels.from_list(
+            [
+                body[start:stop].tobytes()
+                for start, stop in zip(starts.tolist(), stops.tolist(), strict=True)
+            ]
+        )
+    offsets = np.arange(width)
+    cells = body[np.minimum(starts[:, None] + offsets, len(body) - 1)]
+    if int(lengths.min()) != width:
+        cells[offsets >= lengths[:, None]] = 0  # NUL padding: a label never holds a NUL
+    keys = cells.view(f"S{width}").reshape(-1)
+    names, index = np.unique(keys, return_inverse=True)
+    return ChunkLabels(names.tolist(), index.reshape(-1))
 
 
 def _decode_by_lines(
     chunk: bytes, first_line: int, layout: CsvLayout, path: str | os.PathLike[str]
-) -> tuple[np.ndarray, list[bytes]]:
+) -> tuple[np.ndarray, ChunkLabels]:
     """Decode a chunk the fast path refused: tidy each line, split off its label, decode the
     pixels vectorized; on failure report the first bad line."""
     column = layout.label_column
@@ -423,10 +477,10 @@ def _decode_by_lines(
         pixel_lines.append(pixels)
         numbers.append(number)
     if not pixel_lines:
-        return np.zeros((0, fields - 1), np.uint8), []
+        return np.zeros((0, fields - 1), np.uint8), _NO_LABELS
     decoded = decode_fields(padded(b"\n".join(pixel_lines) + b"\n"), fields - 1, None)
     if decoded is not None:
-        return decoded[0], labels
+        return decoded[0], ChunkLabels.from_list(labels)
     for number, pixels in zip(numbers, pixel_lines, strict=True):
         problem = pixel_problem(pixels, column)
         if problem:
