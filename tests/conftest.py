@@ -1,10 +1,15 @@
-"""Shared test set-up: every test runs with its own cache and runs folders, never the user's."""
+"""Shared test set-up: every test runs with its own cache and runs folders, never the user's;
+no training outlives its test, and no process outlives the test run (it fails if one does)."""
 
 from __future__ import annotations
 
 import os
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 
+import process_guard
+import psutil
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -12,6 +17,8 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 REAL_CSV_DIR = REPO_ROOT.parent / "shared" / "data" / "real_csv_formats"
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# Set before any test starts a process, so every process of this run carries it.
+process_guard.mark_this_run()
 
 
 @pytest.fixture(autouse=True)
@@ -22,6 +29,39 @@ def _isolated_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest
     monkeypatch.setenv("FLOWERDASH_RUNS_DIR", str(base / "runs"))
     monkeypatch.setenv("FLOWERDASH_UPLOADS_DIR", str(base / "uploads"))
     yield
+
+
+@pytest.fixture(autouse=True)
+def _no_training_left() -> Iterator[None]:
+    """Stop and reap, pass or fail, every training a test started (through the dashboard, the
+    launcher or the CLI) and left running. Set up before, so torn down after, the test's own
+    fixtures."""
+    yield
+    process_guard.stop_trainings()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Fail the run, loudly, if any process it started is still alive (then kill it)."""
+    leftovers = process_guard.leftover_processes()
+    if leftovers:  # a process ending as the last fixtures closed gets a moment to finish
+        _, leftovers = psutil.wait_procs(leftovers, timeout=5)
+    if not leftovers:
+        return
+    lines = process_guard.describe(leftovers)
+    process_guard.stop(leftovers, grace_s=5)
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    message = [
+        f"{len(lines)} process(es) started by this test run were still alive at its end "
+        "(now killed); a test or fixture does not stop what it starts:",
+        *lines,
+    ]
+    if reporter is not None:
+        reporter.write_sep("=", "processes left running", red=True, bold=True)
+        for line in message:
+            reporter.write_line(line, red=True)
+    else:
+        print("\n".join(message), file=sys.stderr)
+    session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 @pytest.fixture

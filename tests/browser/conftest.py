@@ -10,7 +10,9 @@ script. Screenshots go to ``test-artifacts/screenshots/`` (gitignored).
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -101,20 +103,33 @@ def running_app(work: Path, script: str = "app.py") -> Iterator[str]:
         "--server.fileWatcherType=none",
     ]
     with log_path.open("wb") as log:
+        # Its own process group, so that stopping it stops whatever it started in that group.
         process = subprocess.Popen(
-            command, cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+            command,
+            cwd=REPO_ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
     url = f"http://localhost:{port}"
     try:
         _wait_healthy(url, process, log_path)
         yield url
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process_group(process)
+
+
+def stop_process_group(process: subprocess.Popen[bytes], grace_s: float = 10.0) -> None:
+    """SIGTERM the process group ``process`` leads, then SIGKILL what is left of it (the leader
+    too if it has not exited after ``grace_s``), and reap the leader."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGTERM)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        process.wait(timeout=grace_s)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
 
 
 @contextmanager
@@ -131,10 +146,22 @@ def launched_chromium() -> Iterator[Browser]:
 
 
 @pytest.fixture(scope="session")
-def app_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def app_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The folder ``app_server`` keeps its cache, uploads and runs in."""
+    return tmp_path_factory.mktemp("app_server")
+
+
+@pytest.fixture(scope="session")
+def app_server(app_home: Path) -> Iterator[str]:
     """Start the dashboard on a free localhost port; yield its base URL; stop it afterwards."""
-    with running_app(tmp_path_factory.mktemp("app_server")) as url:
+    with running_app(app_home) as url:
         yield url
+
+
+@pytest.fixture(scope="session")
+def app_runs_dir(app_home: Path) -> Path:
+    """The runs folder of ``app_server``: where the trainings started in the browser write."""
+    return app_home / "runs"
 
 
 @pytest.fixture(scope="session")
