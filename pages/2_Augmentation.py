@@ -22,7 +22,7 @@ from ui.errors import errors_shown, show_error
 from ui.layout import page_setup
 from ui.loaders import augmented_batch, augmented_variants, keras_module, load_dataset_cached
 from ui.state import current_augment_settings, current_dataset, repo_root, set_augment_settings
-from ui.widgets import reset_widgets, settings_widgets
+from ui.widgets import reset_widgets, settings_values, settings_widgets
 
 KEY_PREFIX = "augment"
 CLASS_KEY = "augment.class"
@@ -46,16 +46,36 @@ def reroll(key: str) -> None:
     st.session_state[key] = int(np.random.default_rng().integers(MAX_SEED))
 
 
+def keep_chosen_settings() -> None:
+    """Widget callback: keep the settings the widgets hold now for the Train page.
+
+    Called before the script reruns, so a change that reaches the server together with a click
+    elsewhere (a page link to Train) is kept even though this page's script does not run again.
+    """
+    try:
+        values = settings_values(AUGMENT_PARAMS, key_prefix=KEY_PREFIX)
+        set_augment_settings(AugmentSettings.from_dict(values))
+    except ConfigError:
+        pass  # not kept: the page shows why when it reruns
+
+
+def reset_settings() -> None:
+    """Button callback: every parameter back to the tutorial's default, kept at once."""
+    reset_widgets(AUGMENT_PARAMS, key_prefix=KEY_PREFIX)
+    keep_chosen_settings()
+
+
 def settings_panel() -> AugmentSettings:
     st.subheader("Settings")
     values = settings_widgets(
-        AUGMENT_PARAMS, current_augment_settings().to_dict(), key_prefix=KEY_PREFIX
+        AUGMENT_PARAMS,
+        current_augment_settings().to_dict(),
+        key_prefix=KEY_PREFIX,
+        on_change=keep_chosen_settings,
     )
     st.button(
         "Reset to the tutorial's defaults",
-        on_click=reset_widgets,
-        args=(AUGMENT_PARAMS,),
-        kwargs={"key_prefix": KEY_PREFIX},
+        on_click=reset_settings,
         icon=":material/restart_alt:",
     )
     try:

@@ -192,6 +192,61 @@ def test_stop_on_a_long_run_ends_stopped_and_resume_trains_on_to_the_new_total(d
     assert len(runs.read_history(run_dir)) == done + 1
 
 
+def _recorded_config(runs_folder: Path, timeout: float = 120.0) -> dict:
+    """The ``config.json`` of the one run under ``runs_folder``, once its trainer wrote it."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        (run_dir,) = run_folders(runs_folder)
+        if (run_dir / runs.CONFIG).exists():
+            return runs.read_config(run_dir)
+        status = runs.read_status(run_dir)
+        assert status["state"] in launcher.ACTIVE_STATES, status
+        time.sleep(0.2)
+    raise AssertionError(f"no config.json in {runs_folder} after {timeout} s")
+
+
+@pytest.mark.slow
+def test_start_trains_the_settings_changed_in_the_same_interaction_as_the_click(
+    data_dir, runs_folder
+):
+    # Typed into the boxes and clicked at once: the changes reach the server with the click.
+    page = _train_page()
+    page.number_input(key="train.epochs").set_value(3)
+    page.number_input(key="train.batch_size").set_value(8)
+    page.selectbox(key="train.mode").select("memory")
+    page.button(key="train.start").click().run()
+    settings = _recorded_config(runs_folder)["settings"]
+    assert (settings["epochs"], settings["batch_size"], settings["mode"]) == (3, 8, "memory")
+
+
+@pytest.mark.slow
+def test_start_trains_the_augmentation_changed_as_the_user_left_its_page(data_dir, runs_folder):
+    page = app_test("pages/2_Augmentation.py").run()
+    # Moved and left the page at once: the change reaches the server with the page switch.
+    page.slider(key="augment.rotation").set_value(7.0)
+    page.switch_page(PAGE).run()
+    assert any("rotation ±7°" in caption.value for caption in page.caption)
+    page.button(key="train.start").click().run()
+    assert _recorded_config(runs_folder)["augment"]["rotation"] == 7.0
+
+
+def test_resume_trains_up_to_the_epoch_typed_with_the_click(data_dir, runs_folder, monkeypatch):
+    run_dir = write_finished_run(runs_folder, epochs=2)
+    status = json.loads((run_dir / "status.json").read_text())
+    runs.write_json_atomic(run_dir / "status.json", {**status, "state": "stopped"})
+    asked: list[tuple[str, int | None]] = []
+
+    def resume(folder: Path, epochs: int | None = None) -> Path:
+        asked.append((folder.name, epochs))
+        return folder
+
+    monkeypatch.setattr(launcher, "resume_training", resume)
+    page = _train_page()
+    page.number_input(key=f"resume-epochs-{run_dir.name}").set_value(5)
+    page.button(key=f"resume-{run_dir.name}").click().run()
+    assert asked == [(run_dir.name, 5)]
+
+
 def test_failed_run_shows_its_error(data_dir, runs_folder):
     run_dir = runs_folder / "broken"
     run_dir.mkdir(parents=True)
@@ -202,6 +257,18 @@ def test_failed_run_shows_its_error(data_dir, runs_folder):
     page = _train_page()
     assert "failed" in _badge_text(page)
     assert "data.csv, line 3: expected 192 values" in page.error[0].value
+
+
+def test_settings_set_here_survive_a_visit_to_the_augmentation_page(data_dir):
+    page = _train_page()
+    page.number_input(key="train.epochs").set_value(3)
+    page.number_input(key="train.learning_rate").set_value(0.002)
+    page.selectbox(key="train.mode").select("manual").run()
+    page.switch_page("pages/2_Augmentation.py").run()
+    page.switch_page(PAGE).run()
+    assert page.number_input(key="train.epochs").value == 3
+    assert page.number_input(key="train.learning_rate").value == pytest.approx(0.002)
+    assert page.selectbox(key="train.mode").value == "manual"
 
 
 def test_learning_rate_is_typed_so_small_rates_can_be_set(data_dir):

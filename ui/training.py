@@ -22,7 +22,7 @@ from flowerdash.live_progress import LiveProgress, format_duration, summarize
 from flowerdash.settings import TRAIN_PARAMS, ParamSpec, param
 from ui import state
 from ui.errors import show_error
-from ui.widgets import settings_widgets, widget_key, widget_label
+from ui.widgets import PERSIST, settings_values, settings_widgets, widget_key, widget_label
 
 REFRESH_SECONDS = 1.0
 SHOWN_RUN_KEY = "flowerdash.train.shown_run"
@@ -124,6 +124,7 @@ def decades_input(spec: ParamSpec) -> float:
             format="%g",
             help=f"{spec.help} Default: {spec.default}.",
             key=key,
+            persist_state=PERSIST,
         )
     )
 
@@ -144,12 +145,23 @@ def _augmentation_summary(augment: AugmentSettings) -> str:
     return ", ".join(p for p in parts if p)
 
 
-def _start(dataset: state.DatasetChoice, values: dict[str, Any], augment: AugmentSettings) -> None:
-    """Button callback: launch the training, or leave a notice saying why not."""
+def chosen_train_settings() -> dict[str, Any]:
+    """Return the training settings as the page's widgets hold them now (the session state)."""
+    return settings_values(TRAIN_PARAMS, key_prefix=SETTINGS_PREFIX)
+
+
+def _start() -> None:
+    """Start button callback: launch the training, or leave a notice saying why not.
+
+    Everything it trains on is read here, at the click (the dataset, the widgets' values, the
+    augmentation), never bound as arguments at the previous script run: a value typed and
+    clicked at once reaches the server with the click, after that run.
+    """
     try:
-        run_dir = launcher.start_training(
-            train_arguments(dataset, values, augment), state.runs_dir()
+        arguments = train_arguments(
+            state.current_dataset(), chosen_train_settings(), state.current_augment_settings()
         )
+        run_dir = launcher.start_training(arguments, state.runs_dir())
     except launcher.TrainingAlreadyRunning as error:
         st.session_state[NOTICE_KEY] = (
             f"Not started: run **{error.run_dir.name}** is still training (one training at a "
@@ -193,7 +205,6 @@ def settings_panel(runs_folder: Path) -> None:
         type="primary",
         icon=":material/play_arrow:",
         on_click=_start,
-        args=(dataset, values, augment),
         disabled=dataset.test_path is None,
         width="stretch",
     )

@@ -34,6 +34,11 @@ def _help(spec: ParamSpec) -> str:
     return f"{spec.help} {default}"
 
 
+OnChange = Callable[[], None] | None
+#: A setting keeps its value for the whole session, also while its page is not shown (by default
+#: Streamlit forgets a widget's value when the user opens another page).
+PERSIST = "session"
+
 # Each widget takes its starting value from session state (seeded by ``settings_widgets``), never
 # from a ``value=`` argument, so that ``reset_widgets`` can set it without Streamlit's warning.
 
@@ -46,7 +51,7 @@ def slider_format(step: float | None) -> str:
     return f"%.{decimals}f"
 
 
-def _float_widget(spec: ParamSpec, key: str, disabled: bool) -> float:
+def _float_widget(spec: ParamSpec, key: str, disabled: bool, on_change: OnChange) -> float:
     return float(
         st.slider(
             widget_label(spec),
@@ -57,11 +62,13 @@ def _float_widget(spec: ParamSpec, key: str, disabled: bool) -> float:
             help=_help(spec),
             key=key,
             disabled=disabled,
+            on_change=on_change,
+            persist_state=PERSIST,
         )
     )
 
 
-def _int_widget(spec: ParamSpec, key: str, disabled: bool) -> int:
+def _int_widget(spec: ParamSpec, key: str, disabled: bool, on_change: OnChange) -> int:
     bounded = spec.minimum is not None and spec.maximum is not None
     if bounded and spec.maximum - spec.minimum <= 200:  # type: ignore[operator]
         return int(
@@ -73,6 +80,8 @@ def _int_widget(spec: ParamSpec, key: str, disabled: bool) -> int:
                 help=_help(spec),
                 key=key,
                 disabled=disabled,
+                on_change=on_change,
+                persist_state=PERSIST,
             )
         )
     return int(
@@ -84,15 +93,26 @@ def _int_widget(spec: ParamSpec, key: str, disabled: bool) -> int:
             help=_help(spec),
             key=key,
             disabled=disabled,
+            on_change=on_change,
+            persist_state=PERSIST,
         )
     )
 
 
-def _bool_widget(spec: ParamSpec, key: str, disabled: bool) -> bool:
-    return bool(st.toggle(widget_label(spec), help=_help(spec), key=key, disabled=disabled))
+def _bool_widget(spec: ParamSpec, key: str, disabled: bool, on_change: OnChange) -> bool:
+    return bool(
+        st.toggle(
+            widget_label(spec),
+            help=_help(spec),
+            key=key,
+            disabled=disabled,
+            on_change=on_change,
+            persist_state=PERSIST,
+        )
+    )
 
 
-def _choice_widget(spec: ParamSpec, key: str, disabled: bool) -> str:
+def _choice_widget(spec: ParamSpec, key: str, disabled: bool, on_change: OnChange) -> str:
     choices = list(spec.choices)
     return str(
         st.selectbox(
@@ -101,11 +121,13 @@ def _choice_widget(spec: ParamSpec, key: str, disabled: bool) -> str:
             help=_help(spec),
             key=key,
             disabled=disabled,
+            on_change=on_change,
+            persist_state=PERSIST,
         )
     )
 
 
-WIDGET_FOR_KIND: dict[str, Callable[[ParamSpec, str, bool], Any]] = {
+WIDGET_FOR_KIND: dict[str, Callable[[ParamSpec, str, bool, OnChange], Any]] = {
     "float": _float_widget,
     "int": _int_widget,
     "bool": _bool_widget,
@@ -119,20 +141,39 @@ def settings_widgets(
     *,
     key_prefix: str,
     disabled: bool = False,
+    on_change: OnChange = None,
 ) -> dict[str, Any]:
     """Draw one widget per spec, starting from ``values``; return the values the user set.
 
     Widgets are drawn in the current container (call inside ``st.sidebar``, a column or a form).
     A widget's own session-state value wins over ``values`` after its first run, as usual in
-    Streamlit; ``reset_widgets`` puts them back to the defaults.
+    Streamlit; ``reset_widgets`` puts them back to the defaults. ``on_change`` is called (before
+    the script reruns) when the user changes any of them: read the values with
+    ``settings_values``.
     """
     chosen: dict[str, Any] = {}
     for spec in specs:
         key = widget_key(spec, key_prefix)
         if key not in st.session_state:
             st.session_state[key] = values.get(spec.name, spec.default)
-        chosen[spec.name] = WIDGET_FOR_KIND[spec.kind](spec, key, disabled)
+        chosen[spec.name] = WIDGET_FOR_KIND[spec.kind](spec, key, disabled, on_change)
     return chosen
+
+
+def settings_values(specs: Sequence[ParamSpec], *, key_prefix: str) -> dict[str, Any]:
+    """Return the values the widgets of ``specs`` hold now in the session state (a spec's
+    default where its widget was never drawn).
+
+    A button callback must read the settings it acts on here, when it is called: arguments bound
+    at the last script run miss a change that reaches the server together with the click (typed
+    into a box, then the button clicked at once). Streamlit stores the widgets' new values in the
+    session state before it calls any callback. Raises ConfigError (from ``ParamSpec.check``)
+    on a value out of its limits.
+    """
+    return {
+        spec.name: spec.check(st.session_state.get(widget_key(spec, key_prefix), spec.default))
+        for spec in specs
+    }
 
 
 def reset_widgets(specs: Sequence[ParamSpec], *, key_prefix: str) -> None:
