@@ -48,9 +48,21 @@ def test_confirmed_delete_removes_the_run(runs_folder):
     page = _runs_page()
     page.selectbox(key="runs.manage").select("20260101-120000-aaaa")
     page.button(key="runs.delete").click().run()
-    page.button(key="runs.confirm").click().run()
+    page.button(key="runs.confirm.20260101-120000-aaaa").click().run()
     assert not (runs_folder / "20260101-120000-aaaa").exists()
     assert page.dataframe[0].value["run"].tolist() == ["20260102-120000-bbbb"]
+
+
+def test_delete_acts_on_the_run_chosen_with_the_click_and_named_in_the_question(runs_folder):
+    page = _runs_page()
+    page.selectbox(key="runs.manage").select("20260101-120000-aaaa")
+    page.button(key="runs.delete").click().run()
+    # Another run chosen and "Delete…" clicked in the same interaction: the question is for it.
+    page.selectbox(key="runs.manage").select("20260102-120000-bbbb")
+    page.button(key="runs.delete").click().run()
+    assert "20260102-120000-bbbb" in page.warning[0].value
+    page.button(key="runs.confirm.20260102-120000-bbbb").click().run()
+    assert page.dataframe[0].value["run"].tolist() == ["20260101-120000-aaaa"]
 
 
 def test_cancelled_delete_keeps_the_run(runs_folder):

@@ -84,6 +84,11 @@ def _cancel_delete() -> None:
 
 
 def _delete(run_id: str) -> None:
+    """Confirm button callback: delete ``run_id``, the run its question names, only if that is
+    still the run waiting for confirmation when the click arrives (a "Delete…" of another run
+    in between replaces the question; a click on the old one then deletes nothing)."""
+    if st.session_state.get(PENDING_DELETE_KEY) != run_id:
+        return
     st.session_state.pop(PENDING_DELETE_KEY, None)
     try:
         runs.delete_run(state.runs_dir() / run_id)
@@ -126,8 +131,13 @@ def manage_section(summaries: list[runs.RunSummary]) -> None:
                 icon=":material/warning:",
             )
             yes, no, _ = st.columns([1, 1, 3])
+            # The button is the question's: its key and argument are the run it names.
             yes.button(
-                "Delete it", type="primary", on_click=_delete, args=(pending,), key="runs.confirm"
+                "Delete it",
+                type="primary",
+                on_click=_delete,
+                args=(pending,),
+                key=f"runs.confirm.{pending}",
             )
             no.button("Cancel", on_click=_cancel_delete, key="runs.cancel")
     error = st.session_state.pop("runs.delete_error", None)
