@@ -2,19 +2,25 @@
 results (table, confusion matrix, a cell's images) -> predict -> runs.
 
 One browser session clicks through the sidebar like a user (a fresh URL would start a new
-Streamlit session). Training is 3 epochs of MiniVGGNet on the bundled flowers in memory mode.
-Screenshots go to ``test-artifacts/screenshots/``.
+Streamlit session). Training is 3 epochs of MiniVGGNet on the bundled flowers in memory mode,
+set as people set it (typed, then Start clicked at once), with the shear changed on the
+Augmentation page; the run's ``config.json`` must record exactly that. Every wait is for
+something the page shows or the run writes, never a fixed time. Screenshots go to
+``test-artifacts/screenshots/``.
 """
 
 from __future__ import annotations
 
+import json
 import re
+import time
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import save_screenshot, wait_for_script_run
+from tests.browser.conftest import save_screenshot
+from ui.training import MODE_LINES
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
@@ -64,34 +70,61 @@ def wait_for_images(page: Page) -> None:
 
 
 def go_to(page: Page, label: str) -> None:
-    """Click a page in the sidebar navigation and wait for its script to finish."""
+    """Click a page in the sidebar navigation; wait until that page's script has drawn its
+    title (the URL changes at once, before the server has run anything)."""
     page.get_by_test_id("stSidebar").get_by_role("link", name=label, exact=True).click()
     page.wait_for_url(f"**/{label}")
-    wait_for_script_run(page)
+    expect(page.get_by_role("heading", name=label, exact=True)).to_be_visible()
 
 
 def badge(page: Page, text: str):
     return page.locator("span.stMarkdownBadge").filter(has_text=text)
 
 
-def test_train_watch_results_and_predict_in_the_browser(open_app_page, screenshot_dir) -> None:
+def recorded_config(run_dir: Path, timeout_s: float = 120.0) -> dict:
+    """The run's ``config.json``, once the training process has written it."""
+    deadline = time.monotonic() + timeout_s
+    while not (run_dir / "config.json").exists():
+        assert time.monotonic() < deadline, f"no config.json in {run_dir} after {timeout_s} s"
+        time.sleep(0.2)
+    return json.loads((run_dir / "config.json").read_text())
+
+
+def test_train_watch_results_and_predict_in_the_browser(
+    open_app_page, app_runs_dir: Path, screenshot_dir
+) -> None:
     page = open_app_page("/Data")
     expect(page.get_by_test_id("stPlotlyChart").first).to_be_visible()
     go_to(page, "Augmentation")
     expect(page.get_by_test_id("stImage").first).to_be_visible()
+    # One augmentation value changed by keyboard: shear 0.15 -> 0.20 (steps of 0.01). The note
+    # under the sliders is drawn by the server from the settings it holds.
+    shear = page.get_by_test_id("stSlider").filter(has_text="Shear").get_by_role("slider")
+    shear.focus()
+    for _ in range(5):
+        shear.press("ArrowRight")
+    expect(page.get_by_text("Shear 0.2 is about 11.3 degrees.")).to_be_visible()
 
     go_to(page, "Train")
-    # 3 epochs of batch 16 (24 steps each): long enough to watch points arrive on a fast machine.
-    for name, value in (("Epochs", "3"), ("Batch size (images)", "16")):
-        box = page.get_by_role("spinbutton", name=name)
-        box.fill(value)
-        box.press("Enter")
-        wait_for_script_run(page)
+    expect(page.get_by_text("shear 0.2 (≈11°)")).to_be_visible()
+    # 3 epochs of batch 16 (24 steps each), in memory: long enough to watch points arrive.
+    # Set as people do: pick the mode, type the numbers, and click Start right after typing,
+    # with no Enter (the last value reaches the server together with the click).
     page.get_by_test_id("stSelectbox").filter(has_text="Training mode").click()
     page.get_by_role("option", name="memory").click()
-    wait_for_script_run(page)
+    expect(page.get_by_text(MODE_LINES["memory"])).to_be_visible()
+    page.get_by_role("spinbutton", name="Batch size (images)").fill("16")
+    page.get_by_role("spinbutton", name="Epochs").fill("3")
     page.get_by_role("button", name="Start training").click()
     expect(badge(page, "starting").or_(badge(page, "running"))).to_be_visible(timeout=30_000)
+    heading = page.get_by_role("heading", name=re.compile(r"^Run \S+$"))
+    expect(heading).to_be_visible()
+    run_dir = app_runs_dir / heading.inner_text().removeprefix("Run ").strip()
+    config = recorded_config(run_dir)
+    assert config["settings"]["epochs"] == 3
+    assert config["settings"]["batch_size"] == 16
+    assert config["settings"]["mode"] == "memory"
+    assert config["augment"]["shear"] == pytest.approx(0.2)
 
     # The live chart gains points while the run goes on: its latest point moves forward.
     page.wait_for_function(f"() => ({LATEST_POINT_JS})() > 0", timeout=TRAINING_TIMEOUT_MS)
@@ -101,13 +134,14 @@ def test_train_watch_results_and_predict_in_the_browser(open_app_page, screensho
     )
     save_screenshot(page, screenshot_dir / "train-live.png")
     expect(badge(page, "finished")).to_be_visible(timeout=TRAINING_TIMEOUT_MS)
-    wait_for_script_run(page)
+    # Drawn by the full rerun once the run has ended (the live view alone has no link).
+    expect(page.get_by_test_id("stPageLink").filter(has_text="See the results")).to_be_visible()
     expect(page.get_by_test_id("stDataFrame")).to_be_visible()
     save_screenshot(page, screenshot_dir / "train-finished.png")
 
     page.get_by_test_id("stPageLink").filter(has_text="See the results").click()
     page.wait_for_url("**/Results")
-    wait_for_script_run(page)
+    expect(page.get_by_role("heading", name="Results", exact=True)).to_be_visible()
     expect(page.get_by_test_id("stMetric").first).to_contain_text("Test accuracy")
     expect(page.get_by_test_id("stDataFrame")).to_be_visible()
     page.wait_for_function(
@@ -119,7 +153,6 @@ def test_train_watch_results_and_predict_in_the_browser(open_app_page, screensho
     page.locator(".js-plotly-plot .hm").first.scroll_into_view_if_needed()
     true_class, predicted_class, x, y = page.evaluate(CELL_TO_CLICK_JS)
     page.mouse.click(x, y)
-    wait_for_script_run(page)
     chooser = page.get_by_role("combobox", name=re.compile("^Show the images of"))
     expect(chooser).to_have_value(re.compile(f"^{true_class} → {predicted_class} "))
     expect(page.get_by_test_id("stImage").first).to_be_visible()
@@ -128,7 +161,6 @@ def test_train_watch_results_and_predict_in_the_browser(open_app_page, screensho
 
     go_to(page, "Predict")
     page.get_by_test_id("stRadio").get_by_text("Test rows").click()
-    wait_for_script_run(page)
     expect(page.get_by_test_id("stImage")).to_have_count(6, timeout=120_000)
     # One top-k bar chart per image (plotly draws each chart a moment after its element).
     page.wait_for_function(
@@ -139,7 +171,7 @@ def test_train_watch_results_and_predict_in_the_browser(open_app_page, screensho
     save_screenshot(page, screenshot_dir / "predict.png")
     # An uploaded photo (any size) is resized to the model's input and classified too.
     page.get_by_test_id("stRadio").get_by_text("Upload images").click()
-    wait_for_script_run(page)
+    expect(page.get_by_test_id("stFileUploaderDropzoneInput")).to_be_attached()
     photo = sorted((REPO_ROOT / "data" / "flower_photos_64" / "images" / "daisy").glob("*.png"))[0]
     page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(photo))
     expect(page.get_by_test_id("stImage")).to_have_count(1, timeout=60_000)
