@@ -18,7 +18,7 @@ from flowerdash.errors import FlowerdashError
 
 def build_parser() -> argparse.ArgumentParser:
     """Return the parser for every command."""
-    from flowerdash.cli import data_commands, train_commands
+    from flowerdash.cli import data_commands, model_commands, train_commands
 
     parser = argparse.ArgumentParser(
         prog="python -m flowerdash",
@@ -28,6 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     data_commands.register(subparsers)
     train_commands.register(subparsers)
+    model_commands.register(subparsers)
     return parser
 
 
