@@ -123,3 +123,16 @@ def test_gradcam_method_and_unknown_method(corner_model):
     assert maps.shape == (2, SIZE, SIZE) and 0.0 <= maps.min() <= maps.max() <= 1.0
     with pytest.raises(ConfigError, match="unknown saliency method 'lime'"):
         saliency_maps(corner_model, images, labels, method="lime")
+
+
+def test_feature_map_layer_of_an_efficientnet_lite0_backbone_is_its_last_block():
+    import keras
+
+    from flowerdash.pretrained.efficientnet_lite import backbone_features
+    from flowerdash.saliency import feature_map_layer
+
+    inputs = keras.Input((64, 64, 3))
+    pooled = backbone_features(inputs)  # ends with its own global average pooling
+    model = keras.Model(inputs, keras.layers.Dense(5, activation="softmax")(pooled))
+    layer = feature_map_layer(model)
+    assert layer.name == "_act1" and tuple(layer.output.shape[1:]) == (2, 2, 1280)
