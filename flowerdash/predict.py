@@ -19,39 +19,141 @@ if TYPE_CHECKING:
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp"})
 
 
+#: Largest ``config.json`` inside a ``.keras`` archive worth reading (a model's is kilobytes).
+MAX_MODEL_CONFIG_BYTES = 16 << 20
+_TRUSTED_MODULES = ("keras", "flowerdash")
+_DAMAGED = "damaged (an interrupted save or copy?); expected the .keras archive training saves"
+
+
 def load_run_model(run_dir: str | os.PathLike[str]) -> keras.Model:
-    """Load ``model.keras`` of a run with Keras' safe mode on. Raises RunError if missing."""
+    """Load ``model.keras`` of a run with Keras' safe mode on.
+
+    Raises RunError when it is missing, damaged (empty, truncated, not a .keras archive), or
+    holds a layer safe mode refuses (a Lambda, a TFSMLayer, code from another module): the
+    message names the layer and why.
+    """
+    path = Path(run_dir) / runs.MODEL
+    if not path.is_file():
+        raise RunError(f"{path}: no saved model (the run has not ended, or is not a run)")
+    check_model_file(path)
     import keras
 
     import flowerdash.augment_layer  # noqa: F401 - registers RandomAffine for deserialization
 
-    path = Path(run_dir) / runs.MODEL
-    if not path.is_file():
-        raise RunError(f"{path}: no saved model (the run has not ended, or is not a run)")
-    return keras.saving.load_model(path, safe_mode=True, compile=False)
+    try:
+        return keras.saving.load_model(path, safe_mode=True, compile=False)
+    except Exception as error:  # Keras raises ValueError, TypeError, KeyError, OSError...
+        detail = str(error).strip().split("\n")[0][:300]
+        if "safe_mode" in detail:
+            raise RunError(f"{path}: refused by Keras' safe mode: {detail}") from None
+        raise RunError(f"{path}: {_DAMAGED} (Keras: {type(error).__name__}: {detail})") from None
+
+
+def check_model_file(path: str | os.PathLike[str]) -> None:
+    """Refuse a ``.keras`` file that is damaged, or whose config names a layer safe mode would
+    refuse, without loading Keras. Raises RunError saying which layer and why."""
+    import json
+    import zipfile
+
+    where = Path(path)
+    try:
+        size = where.stat().st_size
+        if size == 0:
+            raise RunError(f"{where}: is empty (0 bytes): {_DAMAGED}")
+        if not zipfile.is_zipfile(where):
+            raise RunError(f"{where}: is not a .keras (zip) archive: {_DAMAGED}")
+        with zipfile.ZipFile(where) as archive:
+            try:
+                info = archive.getinfo("config.json")
+            except KeyError:
+                raise RunError(f"{where}: holds no config.json: {_DAMAGED}") from None
+            if info.file_size > MAX_MODEL_CONFIG_BYTES:
+                raise RunError(f"{where}: its config.json is {info.file_size} bytes: {_DAMAGED}")
+            config = json.loads(archive.read(info))
+    except RunError:
+        raise
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as error:
+        raise RunError(f"{where}: cannot be read ({error}): {_DAMAGED}") from None
+    problem = _unsafe_layer(config)
+    if problem:
+        raise RunError(
+            f"{where}: refused to load: {problem}; Keras' safe mode does not load such layers "
+            "(only models saved by flowerdash training load)"
+        )
+
+
+def _unsafe_layer(config: Any, layer: str | None = None) -> str | None:
+    """Describe the first part of a Keras config that would run code from the file or from
+    outside it, naming its layer; None when there is none."""
+    if isinstance(config, list):
+        for item in config:
+            found = _unsafe_layer(item, layer)
+            if found:
+                return found
+        return None
+    if not isinstance(config, dict):
+        return None
+    inner = config.get("config")
+    name = config.get("name") or (inner.get("name") if isinstance(inner, dict) else None)
+    if "class_name" in config and isinstance(name, str):
+        layer = name
+    where = f"layer {layer!r}" if layer else "the model"
+    kind = config.get("class_name")
+    if kind == "Lambda":
+        return f"{where} is a Lambda layer (it runs Python code stored in the file)"
+    if kind == "TFSMLayer":
+        return f"{where} is a TFSMLayer (it loads a TensorFlow SavedModel from outside the file)"
+    if kind == "__lambda__" or config.get("__lambda__"):
+        return f"{where} holds a Python lambda (code stored in the file)"
+    module = config.get("module")
+    if isinstance(module, str) and module.split(".")[0] not in _TRUSTED_MODULES and kind:
+        return f"{where} names code from module {module!r} ({kind!r}), not from Keras"
+    for value in config.values():
+        found = _unsafe_layer(value, layer)
+        if found:
+            return found
+    return None
 
 
 def read_image(path: str | os.PathLike[str] | BinaryIO, shape: Sequence[int]) -> np.ndarray:
     """Read a PNG/JPEG/... as uint8 ``shape`` (H, W, C): converted to RGB or grayscale, resized.
 
     ``path`` may also be an open binary file (e.g. an upload). Raises DatasetError for a file
-    that is not an image.
+    that is not a regular file, not an image, damaged, or larger than PIL's
+    ``Image.MAX_IMAGE_PIXELS`` (89 megapixels: a decompression bomb, a small file declaring a
+    huge image, is refused rather than warned about).
     """
-    from PIL import Image, UnidentifiedImageError
+    import warnings
+
+    from PIL import Image
+
+    from flowerdash.data.csv_format import regular_file_stat
 
     name = str(getattr(path, "name", None) or path) if not isinstance(path, str) else path
+    if isinstance(path, str | os.PathLike):
+        regular_file_stat(path)
     height, width, channels = (int(v) for v in shape)
     try:
-        with Image.open(path) as image:
-            mode = "L" if channels == 1 else "RGB"
-            converted = image.convert(mode)
-            if converted.size != (width, height):
-                converted = converted.resize((width, height), Image.Resampling.BILINEAR)
-            array = np.asarray(converted, dtype=np.uint8)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as image:
+                mode = "L" if channels == 1 else "RGB"
+                converted = image.convert(mode)
+                if converted.size != (width, height):
+                    converted = converted.resize((width, height), Image.Resampling.BILINEAR)
+                array = np.asarray(converted, dtype=np.uint8)
     except FileNotFoundError:
         raise DatasetError("file not found", path=name) from None
-    except (UnidentifiedImageError, OSError) as error:
-        raise DatasetError(f"not a readable image ({error})", path=name) from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
+        raise DatasetError(
+            f"refused as a decompression bomb: {error} Expected a photo: resize it first",
+            path=name,
+        ) from None
+    except Exception as error:  # PIL raises OSError, SyntaxError, ValueError... for bad data
+        raise DatasetError(
+            f"not a readable image ({error}); expected a PNG, JPEG, BMP, GIF or WebP file",
+            path=name,
+        ) from None
     return array.reshape(height, width, channels)
 
 

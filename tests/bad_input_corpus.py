@@ -8,8 +8,12 @@ readers read concatenated members as one stream).
 from __future__ import annotations
 
 import gzip
+import json
 import os
+import struct
 import threading
+import zipfile
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -65,3 +69,65 @@ def fifo_with_writer(path: Path, data: bytes = WIDE_ROW * 4) -> Iterator[Path]:
             fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
             writer.join(5)
             os.close(fd)
+
+
+def png_bomb(path: Path, side: int = 14_143) -> Path:
+    """A valid 1-bit PNG of ``side`` x ``side`` black pixels (200 megapixels by default): a
+    few tens of kilobytes that decode to hundreds of megabytes."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        crc = struct.pack(">I", zlib.crc32(kind + data))
+        return struct.pack(">I", len(data)) + kind + data + crc
+
+    row = bytes(1 + (side + 7) // 8)  # filter byte 0, then the row's bits, all zero
+    packer = zlib.compressobj(9)
+    block = row * 512
+    data = b"".join(packer.compress(block) for _ in range(side // 512))
+    data += packer.compress(row * (side % 512)) + packer.flush()
+    header = struct.pack(">IIBBBBB", side, side, 1, 0, 0, 0, 0)
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", data) + chunk(b"IEND", b"")
+    )
+    return path
+
+
+def keras_config(layers: list[dict]) -> dict:
+    """A functional model's config.json holding ``layers`` (as Keras 3 writes them)."""
+    return {
+        "module": "keras.src.models.functional",
+        "class_name": "Functional",
+        "config": {"name": "functional", "layers": layers},
+        "registered_name": None,
+    }
+
+
+def model_archive(path: Path, config: dict, weights: bytes = b"not hdf5") -> Path:
+    """A .keras zip with ``config`` and garbage weights."""
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("metadata.json", json.dumps({"keras_version": "3.15.0"}))
+        archive.writestr("config.json", json.dumps(config))
+        archive.writestr("model.weights.h5", weights)
+    return path
+
+
+DENSE_LAYER = {
+    "module": "keras.layers",
+    "class_name": "Dense",
+    "config": {"name": "dense", "units": 2},
+    "registered_name": None,
+    "name": "dense",
+}
+TFSM_LAYER = {
+    "module": "keras.layers",
+    "class_name": "TFSMLayer",
+    "config": {"name": "borrowed", "filepath": "/tmp/saved_model"},
+    "registered_name": "TFSMLayer",
+    "name": "borrowed",
+}
+CODE_LAYER = {
+    "module": "os",
+    "class_name": "system",
+    "config": {"name": "innocent", "command": "touch /tmp/pwned"},
+    "registered_name": None,
+    "name": "innocent",
+}

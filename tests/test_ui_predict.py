@@ -71,4 +71,4 @@ def test_a_model_keras_cannot_load_is_reported_not_raised(monkeypatch):
     app = app_test("pages/5_Predict.py", 120).run()
     app.radio(key="predict.source").set_value("Test rows").run()
     assert not app.exception
-    assert "Keras could not load the model" in app.error[0].value
+    assert "is not a .keras (zip) archive: damaged" in app.error[0].value

@@ -5,15 +5,19 @@ No Streamlit here (plain functions, tested directly); the Data page calls them.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
 import tempfile
 from pathlib import Path
 
+from flowerdash.data.csv_format import regular_file_stat
 from flowerdash.errors import DatasetError
 
 DATASET_SUFFIXES = (".csv", ".csv.gz")
+#: Longest file name most file systems store, in bytes.
+NAME_LIMIT = 255
 _UNSAFE = re.compile(r"[^A-Za-z0-9._ -]+")
 
 
@@ -23,10 +27,16 @@ def has_dataset_suffix(name: str) -> bool:
 
 
 def safe_file_name(name: str) -> str:
-    """Return ``name`` without folders and with unusual characters replaced by ``_``."""
+    """Return ``name`` without folders, with unusual characters replaced by ``_``, and short
+    enough to store (at most ``NAME_LIMIT`` bytes); its ``.csv`` / ``.csv.gz`` suffix is kept.
+    A name that is only a suffix (``.csv``) becomes ``upload.csv``."""
     base = Path(name.replace("\\", "/")).name
-    cleaned = _UNSAFE.sub("_", base).strip(" .")
-    return cleaned or "upload.csv"
+    lower = base.lower()
+    size = 7 if lower.endswith(".csv.gz") else 4 if lower.endswith(".csv") else 0
+    suffix = base[len(base) - size :] if size else ""
+    stem = _UNSAFE.sub("_", base[: len(base) - size]).strip(" .")
+    stem = stem[: NAME_LIMIT - size].rstrip(" .")  # ASCII after the substitution
+    return (stem or "upload") + (suffix or ("" if stem else ".csv"))
 
 
 def content_hash(data: bytes) -> str:
@@ -71,29 +81,59 @@ def resolve_data_path(typed: str, data_dir: Path) -> Path:
     A relative path is taken from ``data_dir`` (``flowers_train.csv``), or from its parent
     when it starts with the folder's name (``data/flowers_train.csv``). Symbolic links are
     followed before the check, so a link pointing out of ``data_dir`` is refused like ``..``.
-    Raises DatasetError saying why a path is refused or missing.
+    Raises DatasetError (and nothing else, whatever the text: typed or from the URL) saying
+    why a path is refused or missing: outside the folder, a NUL byte, a name over 255 bytes, a
+    symbolic link loop, a folder or anything but a regular file.
     """
     text = typed.strip().strip("'\"")
     if not text:
         raise DatasetError("no path given; expected a .csv or .csv.gz file inside data/")
-    root = data_dir.resolve()
-    candidate = Path(text).expanduser()
+    shown = text if len(text) <= 120 else text[:60] + "..." + text[-40:]
+    if "\0" in text:
+        raise DatasetError(
+            "the path holds a NUL byte; expected a .csv or .csv.gz file inside data/",
+            path=shown.replace("\0", "\\0"),
+        )
+    candidate = Path(text)
+    if text.startswith("~"):
+        # "~someone" without such a user: the name is taken literally
+        with contextlib.suppress(RuntimeError):
+            candidate = candidate.expanduser()
+    if any(len(os.fsencode(part)) > NAME_LIMIT for part in candidate.parts):
+        raise DatasetError(
+            f"a name in the path is longer than {NAME_LIMIT} bytes, which no file can have; "
+            "expected a .csv or .csv.gz file inside data/",
+            path=shown,
+        )
     if ".." in candidate.parts:
-        raise DatasetError(f"'..' is not allowed; expected a file inside {root}", path=text)
-    if not candidate.is_absolute():
-        parts = candidate.parts
-        candidate = root.parent / candidate if parts[0] == root.name else root / candidate
-    resolved = candidate.resolve()
+        raise DatasetError(f"'..' is not allowed; expected a file inside {data_dir}", path=shown)
+    try:
+        root = data_dir.resolve()
+        if not candidate.is_absolute():
+            parts = candidate.parts
+            in_parent = bool(parts) and parts[0] == root.name
+            candidate = root.parent / candidate if in_parent else root / candidate
+        resolved = candidate.resolve()
+    except RuntimeError:  # Python < 3.13: a symbolic link loop
+        raise DatasetError(
+            "the path goes round a loop of symbolic links; expected a file", path=shown
+        ) from None
+    except OSError as error:
+        raise DatasetError(f"cannot be resolved ({error.strerror or error})", path=shown) from None
     if not resolved.is_relative_to(root):
         raise DatasetError(
             f"the path leads outside the data folder (to {resolved}); only files inside {root} "
             "can be opened by path: copy the file there, or upload it",
-            path=text,
+            path=shown,
         )
-    if not resolved.is_file():
-        raise DatasetError(f"no such file inside {root}", path=text)
+    try:
+        regular_file_stat(resolved)
+    except DatasetError as error:
+        if error.problem == "file not found":
+            raise DatasetError(f"no such file inside {root}", path=shown) from None
+        raise DatasetError(error.problem, path=shown) from None
     if not has_dataset_suffix(resolved.name):
-        raise DatasetError("expected a .csv or .csv.gz file", path=text)
+        raise DatasetError("expected a .csv or .csv.gz file", path=shown)
     return resolved
 
 
@@ -107,12 +147,17 @@ def list_dataset_files(data_dir: Path, limit: int = 200) -> list[str]:
     if not root.is_dir():
         return []
     found = []
-    for path in sorted(root.rglob("*")):
-        relative = path.relative_to(root)
-        if any(part.startswith(".") for part in relative.parts):
-            continue
-        if path.is_file() and has_dataset_suffix(path.name) and path.resolve().is_relative_to(root):
-            found.append(relative.as_posix())
-            if len(found) >= limit:
-                break
-    return found
+    # os.walk neither follows links to folders nor fails on a link loop or an unreadable folder
+    for folder, folders, files in os.walk(root):
+        folders[:] = sorted(name for name in folders if not name.startswith("."))
+        for name in sorted(files):
+            path = Path(folder, name)
+            if name.startswith(".") or not has_dataset_suffix(name):
+                continue
+            try:
+                inside = path.resolve(strict=True).is_relative_to(root) and path.is_file()
+            except (OSError, RuntimeError):  # a dangling link or a loop
+                continue
+            if inside:
+                found.append(path.relative_to(root).as_posix())
+    return sorted(found)[:limit]

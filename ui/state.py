@@ -130,18 +130,25 @@ def dataset_query(choice: DatasetChoice) -> dict[str, str]:
 def dataset_from_query(query: dict[str, str]) -> DatasetChoice | None:
     """The dataset a URL's query parameters name, or None when they name none or a file that is
     missing or outside the data folder (the same check as a typed path)."""
-    from flowerdash.data import parse_shape
     from flowerdash.errors import FlowerdashError
+
+    try:
+        return read_dataset_query(query)
+    except FlowerdashError:
+        return None
+
+
+def read_dataset_query(query: dict[str, str]) -> DatasetChoice | None:
+    """The dataset a URL's query parameters name (None without ``train``); raises
+    FlowerdashError saying why a named file cannot be opened."""
+    from flowerdash.data import parse_shape
     from ui.dataset_files import resolve_data_path
 
     if "train" not in query:
         return None
-    try:
-        train = resolve_data_path(query["train"], data_dir())
-        test = resolve_data_path(query["test"], data_dir()) if query.get("test") else None
-        shape = parse_shape(query.get("shape") or None)
-    except FlowerdashError:
-        return None
+    train = resolve_data_path(query["train"], data_dir())
+    test = resolve_data_path(query["test"], data_dir()) if query.get("test") else None
+    shape = parse_shape(query.get("shape") or None)
     name = train.name + (f" + {test.name}" if test else "")
     if train.is_relative_to(uploads_dir().resolve()):
         name = f"Upload: {name}"
@@ -151,10 +158,17 @@ def dataset_from_query(query: dict[str, str]) -> DatasetChoice | None:
 def sync_dataset_with_url() -> None:
     """Keep the chosen dataset in the page's URL, so that a reload (a new session) or a shared
     link opens the same dataset. Call once per page run, before the dataset is read."""
+    from flowerdash.errors import FlowerdashError
+    from ui.errors import show_error
+
     chosen = st.session_state.get(DATASET_KEY)
     if not isinstance(chosen, DatasetChoice):
         current = {k: st.query_params[k] for k in DATASET_QUERY_KEYS if k in st.query_params}
-        chosen = dataset_from_query(current)
+        try:
+            chosen = read_dataset_query(current)
+        except FlowerdashError as error:  # shown once: the address is then reset to the default
+            show_error(error, context="The dataset in the page's address was not opened")
+            chosen = None
         if chosen is not None:
             st.session_state[DATASET_KEY] = chosen
     _show_in_url(chosen if isinstance(chosen, DatasetChoice) else bundled_dataset())

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from flowerdash.augment import AUGMENT_PARAMS
+from flowerdash.cli import path_checks
 from flowerdash.errors import ConfigError
 from flowerdash.settings import TRAIN_PARAMS, ParamSpec
 
@@ -115,10 +116,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument(
         "--verbose",
         type=int,
-        choices=(0, 1, 2),
+        choices=(0, 1, 2, 3),
         default=None,
         help="Keras progress: 0 silent, 1 progress bar, 2 one line per epoch "
-        "(default: 1 on a terminal, else 2)",
+        "(default: 1 on a terminal, else 2); 3 is 2 plus TensorFlow's own start-up logging, "
+        "silenced otherwise",
     )
     train.set_defaults(handler=_train)
 
@@ -153,6 +155,7 @@ def _train(args: argparse.Namespace) -> int:
     from flowerdash.train import TrainJob, resume_training, train_new
 
     train_values, augment_values = _given(args, TRAIN_PARAMS), _given(args, AUGMENT_PARAMS)
+    path_checks.runs_folder(args.runs_dir)
     if args.resume is not None:
         extra = [
             name
@@ -173,7 +176,8 @@ def _train(args: argparse.Namespace) -> int:
                 "--resume continues with the run's own settings and data (only --epochs may "
                 f"change); drop {', '.join(extra)}"
             )
-        run_dir = resume_training(args.resume, epochs=args.epochs, verbose=args.verbose)
+        path_checks.run_folder(args.resume)
+        run_dir = resume_training(args.resume, epochs=args.epochs, verbose=_keras_verbose(args))
     else:
         if args.train is None or args.test is None:
             raise ConfigError("train needs --train PATH and --test PATH (or --resume RUN_DIR)")
@@ -184,9 +188,14 @@ def _train(args: argparse.Namespace) -> int:
             augment=AugmentSettings.from_dict(augment_values),
             shape=parse_shape(args.shape) if args.shape else None,
         )
-        run_dir = train_new(job, args.runs_dir, args.run_id, verbose=args.verbose)
+        run_dir = train_new(job, args.runs_dir, args.run_id, verbose=_keras_verbose(args))
     print(run_dir)
     return 0
+
+
+def _keras_verbose(args: argparse.Namespace) -> int | None:
+    """Keras' verbose level (``--verbose 3`` is 2 for Keras; the CLI lets TF log for it)."""
+    return 2 if args.verbose == 3 else args.verbose
 
 
 def _evaluate(args: argparse.Namespace) -> int:
@@ -195,6 +204,9 @@ def _evaluate(args: argparse.Namespace) -> int:
     from flowerdash.evaluate import evaluate_model, format_report
     from flowerdash.predict import load_run_model
 
+    path_checks.run_folder(args.run_dir)
+    path_checks.output_file(args.json, "--json")
+    path_checks.input_file(args.test)
     config = runs.read_config(args.run_dir)
     shape = tuple(config["shape"])
     model = load_run_model(args.run_dir)
@@ -221,6 +233,9 @@ def _predict(args: argparse.Namespace) -> int:
 
     if args.top_k < 1:
         raise ConfigError(f"--top-k must be at least 1, got {args.top_k}")
+    path_checks.run_folder(args.run_dir)
+    for path in args.files:
+        path_checks.input_file(path)
     for result in predict_files(args.run_dir, args.files, args.top_k):
         if args.json:
             print(json.dumps(result))

@@ -267,7 +267,10 @@ def _parse(
         return _from_entry(name, entry, shape, from_cache=False)
     images = memory.array[:rows].reshape(rows, *layout.shape)  # type: ignore[union-attr]
     all_codes = np.concatenate(codes_in_memory)
-    np.take(remap, all_codes, out=all_codes)
+    del codes_in_memory[:]
+    for start in range(0, rows, 1 << 20):  # in blocks: a whole-array take makes an intp copy
+        block = all_codes[start : start + (1 << 20)]
+        block[...] = remap[block]
     return ImageDataset(
         path=name,
         images=images,
