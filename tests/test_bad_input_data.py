@@ -242,3 +242,38 @@ def test_a_nul_byte_in_a_path_is_refused(capsys):
 def test_the_inferred_data_still_reads_after_the_checks(tmp_path):
     dataset = load_dataset(text_csv(tmp_path / "ok.csv", WIDE_ROW, 3))
     assert len(dataset) == 3 and Path(dataset.path).name == "ok.csv"
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        b"daisy," + b"1," * 40_000 + b"2",
+        b"1," * 40_000 + b"2,daisy",
+        b"7," + b"1," * 40_000 + b"2,",  # a trailing comma
+        b"-3," + b"12," * 30_000 + b"4",
+        b"label," + b"1," * 40_000 + b"2",  # a header: the general rules decide
+        b"1," * 40_000 + b"x,2",  # a word inside: the general rules decide
+    ],
+)
+def test_wide_first_lines_get_the_layout_the_general_rules_give(line, monkeypatch):
+    from flowerdash.data import csv_format
+
+    def layout():
+        options = {"shape": None, "path": "w.csv", "gzipped": False, "bom": False}
+        try:
+            return csv_format.detect_layout(line, line_ending="\n", **options)
+        except DatasetError as error:
+            return str(error)
+
+    fast = layout()
+    monkeypatch.setattr(csv_format, "_wide_data_line", lambda line: None)
+    assert fast == layout()
+
+
+def test_a_wide_first_line_is_read_without_an_object_per_field(tmp_path):
+    row = b"a," + b",".join([b"255"] * (300 * 300 * 3)) + b"\n"
+    path = tmp_path / "wide.csv"
+    path.write_bytes(row * 3 + row.replace(b"a,", b"b,", 1))
+    dataset = load_dataset(path)
+    assert dataset.shape == (300, 300, 3) and dataset.class_counts() == {"a": 3, "b": 1}
+    assert int(dataset.images.min()) == 255

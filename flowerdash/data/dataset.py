@@ -24,7 +24,7 @@ from flowerdash.data.csv_format import (
 )
 from flowerdash.data.labels import class_order, decode_label, encode_labels
 from flowerdash.data.limits import ReadLimits
-from flowerdash.data.parser import CHUNK_BYTES, ParsedLabels, iter_decoded
+from flowerdash.data.parser import CHUNK_BYTES, ParsedLabels, iter_decoded, line_limit
 from flowerdash.errors import DatasetError
 
 
@@ -217,6 +217,8 @@ def _parse(
         memory = _MemorySink(row_bytes, estimate)
     if threads is None and stat.st_size < 8 * CHUNK_BYTES:
         threads = 1  # a small file: starting threads would cost more than they save
+    if line_limit(layout.field_count) > 4 * CHUNK_BYTES:
+        threads = 1  # very wide lines: one chunk (and its scratch arrays) in memory at a time
     labels = ParsedLabels(path=name)
     rows = 0
     try:

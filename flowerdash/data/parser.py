@@ -137,6 +137,7 @@ def iter_chunks(
     """
     limit = line_limit(layout.field_count)
     size = max(chunk_bytes, limit + 1)
+    one_line = limit > chunk_bytes
     cr_only = layout.line_ending == "\r"
     pending = _normalize_endings(start, cr_only)  # data read but not yet in a chunk
     line_number = layout.first_data_line
@@ -171,7 +172,9 @@ def iter_chunks(
                 end += 1
             else:
                 pending = b"\n"
-        cut = buffer.rfind(b"\n", _PAD, end)
+        # wide lines (over a chunk each): one line a chunk, so that decoding holds one line's
+        # scratch arrays, not those of the two or three a buffer of `limit` bytes may hold
+        cut = (buffer.find if one_line else buffer.rfind)(b"\n", _PAD, end)
         if cut < 0:  # no line break in `size` > limit bytes
             raise DatasetError(
                 f"line longer than {limit} bytes without a line break; expected "
