@@ -226,3 +226,19 @@ def test_a_truncated_or_fake_image_says_it_is_not_readable(tmp_path):
 def test_an_image_path_that_is_a_fifo_is_refused_at_once(tmp_path):
     with pytest.raises(DatasetError, match="named pipe"):
         read_image(fifo(tmp_path / "photo.png"), (8, 8, 3))
+
+
+def test_tensorflow_logging_is_silenced_unless_verbose_3_asks(monkeypatch):
+    import argparse
+
+    from flowerdash.cli import QUIET_TENSORFLOW, quiet_tensorflow
+
+    monkeypatch.setattr(sys, "meta_path", list(sys.meta_path))  # the import hook goes too
+    for name in QUIET_TENSORFLOW:
+        monkeypatch.delenv(name, raising=False)
+    quiet_tensorflow(argparse.Namespace(verbose=3))
+    assert not any(name in os.environ for name in QUIET_TENSORFLOW)
+    monkeypatch.setenv("GRPC_VERBOSITY", "DEBUG")  # a user's own setting is kept
+    quiet_tensorflow(argparse.Namespace(verbose=None))
+    assert os.environ["TF_CPP_MIN_LOG_LEVEL"] == "3"
+    assert os.environ["GRPC_VERBOSITY"] == "DEBUG"
