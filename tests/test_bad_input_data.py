@@ -277,3 +277,25 @@ def test_a_wide_first_line_is_read_without_an_object_per_field(tmp_path):
     dataset = load_dataset(path)
     assert dataset.shape == (300, 300, 3) and dataset.class_counts() == {"a": 3, "b": 1}
     assert int(dataset.images.min()) == 255
+
+
+@pytest.mark.parametrize("label_last", [False, True])
+def test_lines_wider_than_a_chunk_decode_in_pieces_and_report_errors_exactly(tmp_path, label_last):
+    rng = np.random.default_rng(3)
+    images = rng.integers(0, 256, (3, 400 * 400)).astype(np.uint8)  # 1.4 MB a line
+
+    def line(label: str, values: list[str]) -> str:
+        return ",".join([*values, label] if label_last else [label, *values]) + "\n"
+
+    rows = [line(lab, [str(v) for v in image]) for lab, image in zip("xyx", images, strict=True)]
+    path = tmp_path / "wide.csv"
+    path.write_text("".join(rows))
+    dataset = load_dataset(path, use_cache=False)
+    assert np.array_equal(dataset.images.reshape(3, -1), images)
+    assert list(dataset.labels) == ["x", "y", "x"]
+    bad = [str(v) for v in images[1]]
+    bad[123_456] = "256"
+    path.write_text(rows[0] + line("y", bad) + rows[2])
+    column = 123_457 if label_last else 123_458
+    with pytest.raises(DatasetError, match=f"line 2: found '256' in column {column}"):
+        load_dataset(path)

@@ -175,3 +175,32 @@ def test_any_model_file_is_accepted_or_refused_as_a_run_error(tmp_path, data):
         check_model_file(path)
     except FlowerdashError:
         return
+
+
+def _outcome(path: Path) -> tuple:
+    try:
+        dataset = load_dataset(path, use_cache=False, limits=LIMITS)
+    except FlowerdashError as error:
+        return ("error", str(error))
+    return ("data", dataset.images.tobytes(), dataset.shape, list(dataset.labels))
+
+
+@FUZZ
+@given(data=mutated_csv())
+def test_lines_decoded_in_pieces_give_what_whole_lines_give(tmp_path, monkeypatch, data):
+    """Differential: with chunks and pieces of 16 bytes every line takes the wide-line path
+    (decoded in pieces cut at commas, one line a chunk); the data must be the normal path's,
+    and a file refused one way is refused the other (the message may name another bad line:
+    with one line a chunk, the first line with any problem is the one reported)."""
+    from flowerdash.data import parser
+
+    path = tmp_path / f"input-{next(_names)}.csv"
+    path.write_bytes(data)
+    expected = _outcome(path)
+    with monkeypatch.context() as patch:
+        patch.setattr(parser, "CHUNK_BYTES", 16)
+        patch.setitem(parser.iter_decoded.__kwdefaults__, "chunk_bytes", 16)
+        found = _outcome(path)
+    assert found[0] == expected[0], (found, expected)
+    if found[0] == "data":
+        assert found == expected

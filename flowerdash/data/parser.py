@@ -324,7 +324,10 @@ def decode_chunk(
     chunk), the pixels are its first rows."""
     column = layout.label_column
     if column in (0, layout.field_count - 1):
-        fast = decode_fields(chunk, layout.field_count, column, out)
+        if line_limit(layout.field_count) > CHUNK_BYTES:
+            fast = _decode_wide_line(chunk, layout, out)
+        else:
+            fast = decode_fields(chunk, layout.field_count, column, out)
         if fast is not None:
             return fast
     pixels, labels = _decode_by_lines(chunk[_PAD:].tobytes(), first_line, layout, path)
@@ -332,6 +335,53 @@ def decode_chunk(
         out[: len(pixels)] = pixels
         pixels = out[: len(pixels)]
     return pixels, labels
+
+
+def _decode_wide_line(
+    chunk: np.ndarray, layout: CsvLayout, out: np.ndarray | None
+) -> tuple[np.ndarray, ChunkLabels] | None:
+    """Decode a chunk holding one line longer than ``CHUNK_BYTES`` (``iter_chunks`` gives such
+    lines one a chunk) in pieces of about ``CHUNK_BYTES`` cut at commas, so that the scratch
+    arrays follow a piece, not the line (a 2000x2000 RGB line has 12 million values). Returns
+    ``None`` for anything the fast path does not take; the line-by-line path then decides."""
+    body = chunk[_PAD:]
+    size = len(body)
+    if size < 4 or body[-1] != 10:
+        return None
+    if layout.label_column == 0:
+        head = body[: LABEL_LIMIT + 2].tobytes()
+        cut = head.find(b",")
+        label, start, stop = head[:cut], cut + 1, size - 1
+    else:
+        tail = body[max(0, size - LABEL_LIMIT - 3) : size - 1].tobytes()
+        cut = tail.rfind(b",")
+        label = tail[cut + 1 :]
+        start, stop = 0, size - 2 - len(label)
+    if cut < 0 or not label or min(label) < 48 or stop <= start:
+        return None  # no label, or one with spaces, quotes, dashes...: the general path
+    pixel_count = layout.pixel_count
+    row = out[0] if out is not None and len(out) else np.empty(pixel_count, np.uint8)
+    done = 0
+    while start < stop:
+        piece = body[start : min(stop, start + CHUNK_BYTES)].tobytes()
+        if start + len(piece) < stop:
+            cut = piece.rfind(b",")
+            if cut <= 0:
+                return None
+            piece, start = piece[:cut], start + cut + 1
+        else:
+            start = stop
+        count = piece.count(b",") + 1
+        if done + count > pixel_count or b"\n" in piece:
+            return None
+        place = row[done : done + count].reshape(1, count)
+        if decode_fields(padded(piece + b"\n"), count, None, place) is None:
+            return None
+        done += count
+    if done != pixel_count:
+        return None
+    pixels = out[:1] if out is not None and len(out) else row.reshape(1, pixel_count)
+    return pixels, ChunkLabels([label], np.zeros(1, np.intp))
 
 
 def padded(data: bytes) -> np.ndarray:
