@@ -93,6 +93,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; return its exit code (2 for bad input, with one message on stderr)."""
     args = build_parser().parse_args(argv)
     quiet_tensorflow(args)
+    args.argv = list(sys.argv[1:] if argv is None else argv)  # to start sibling processes
     try:
         return int(args.handler(args) or 0)
     except FlowerdashError as error:

@@ -70,15 +70,15 @@ def run_inspect(args: argparse.Namespace) -> int:
     """Validate the file and print its summary."""
     from dataclasses import replace
 
-    from flowerdash.data import load_dataset
     from flowerdash.data.limits import ReadLimits, parse_size
+    from flowerdash.data.shards import load_files  # one file, or a glob of shard files
 
     limits = ReadLimits.from_env()
     if args.max_gzip_ratio is not None:
         limits = limits.with_gzip_ratio(args.max_gzip_ratio, "--max-gzip-ratio")
     if args.max_gzip_size is not None:
         limits = replace(limits, gzip_size=parse_size(args.max_gzip_size, "--max-gzip-size"))
-    dataset = load_dataset(args.path, args.shape, use_cache=not args.no_cache, limits=limits)
+    dataset = load_files(args.path, args.shape, use_cache=not args.no_cache, limits=limits)
     summary = dataset.summary()
     if args.no_cache:
         summary["cache"] = "disabled"

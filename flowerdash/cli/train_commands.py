@@ -98,6 +98,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         train.add_argument_group("augmentation (applied to training batches only)"),
         AUGMENT_PARAMS,
     )
+    add_distribute_options(train)
     where = train.add_argument_group("run directory")
     where.add_argument(
         "--runs-dir",
@@ -148,7 +149,86 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     predict.set_defaults(handler=_predict)
 
 
+def add_distribute_options(parser: argparse.ArgumentParser) -> None:
+    """The ``train`` options choosing devices and processes (``flowerdash.train.distribute``)."""
+    from flowerdash.train import distribute
+
+    group = parser.add_argument_group(
+        "distribution (data-parallel; --batch-size is the global batch, split between replicas)"
+    )
+    group.add_argument(
+        "--distribute", choices=distribute.MODES, default=None, help=distribute.MODE_HELP
+    )
+    group.add_argument(
+        "--cpu-devices",
+        type=int,
+        metavar="N",
+        help="with --distribute devices on a machine without GPUs: split the CPU into N "
+        f"logical devices, for tests and benchmarks (default: ${distribute.CPU_DEVICES_ENV}, "
+        "else 1)",
+    )
+    group.add_argument(
+        "--coordinator",
+        metavar="HOST:PORT",
+        help=f"address of process 0, reachable by every process (default: "
+        f"${distribute.COORDINATOR_ENV}); without it, this machine runs all the processes",
+    )
+    group.add_argument(
+        "--num-processes",
+        type=int,
+        metavar="N",
+        help=f"processes in the training (default: ${distribute.NUM_PROCESSES_ENV}, else "
+        f"${distribute.SLURM_NTASKS_ENV})",
+    )
+    group.add_argument(
+        "--process-id",
+        type=int,
+        metavar="I",
+        help=f"this process's index, 0 to N-1; 0 writes the run directory (default: "
+        f"${distribute.PROCESS_ID_ENV}, else ${distribute.SLURM_PROCID_ENV})",
+    )
+
+
+def _distribute_options(args: argparse.Namespace) -> Any:
+    from flowerdash import runs
+    from flowerdash.train import distribute
+
+    if args.resume is not None and args.distribute is None:
+        return distribute.resume_options(runs.read_config(args.resume))
+    return distribute.resolve_options(
+        args.distribute,
+        cpu_devices=args.cpu_devices,
+        coordinator=args.coordinator,
+        num_processes=args.num_processes,
+        process_id=args.process_id,
+    )
+
+
 def _train(args: argparse.Namespace) -> int:
+    from flowerdash import runs
+    from flowerdash.train import distribute
+
+    options = _distribute_options(args)
+    distribute.select_backend(options)  # before anything imports Keras
+    if not options.launches_locally:
+        return _train_process(args, options)
+    # All processes on this machine: this one is process 0 and starts the others.
+    argv = [part for part in args.argv if part != "--"]
+    if args.resume is not None:
+        run_dir = Path(args.resume)
+    else:
+        from flowerdash.launcher import new_run_id
+
+        args.runs_dir = (args.runs_dir or runs.default_runs_dir()).resolve()
+        args.run_id = args.run_id or new_run_id()
+        run_dir = args.runs_dir / args.run_id
+        argv += ["--runs-dir", str(args.runs_dir), "--run-id", args.run_id]
+    options, children = distribute.spawn_local_workers(options, argv, run_dir)
+    with distribute.reaped(children):
+        return _train_process(args, options)
+
+
+def _train_process(args: argparse.Namespace, options: Any) -> int:
     from flowerdash.augment import AugmentSettings
     from flowerdash.data import parse_shape
     from flowerdash.settings import TrainSettings
@@ -177,7 +257,12 @@ def _train(args: argparse.Namespace) -> int:
                 f"change); drop {', '.join(extra)}"
             )
         path_checks.run_folder(args.resume)
-        run_dir = resume_training(args.resume, epochs=args.epochs, verbose=_keras_verbose(args))
+        run_dir = resume_training(
+            args.resume,
+            epochs=args.epochs,
+            verbose=_keras_verbose(args),
+            distribute_options=options,
+        )
     else:
         if args.train is None or args.test is None:
             raise ConfigError("train needs --train PATH and --test PATH (or --resume RUN_DIR)")
@@ -187,7 +272,13 @@ def _train(args: argparse.Namespace) -> int:
             settings=TrainSettings.from_dict(train_values),
             augment=AugmentSettings.from_dict(augment_values),
             shape=parse_shape(args.shape) if args.shape else None,
+            distribute=options,
         )
+        if options.mode == "processes" and args.run_id is None:
+            raise ConfigError(
+                "--distribute processes across machines needs the same --run-id in every "
+                "process (e.g. the scheduler's job id)"
+            )
         run_dir = train_new(job, args.runs_dir, args.run_id, verbose=_keras_verbose(args))
     print(run_dir)
     return 0

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import signal
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -93,9 +94,10 @@ class StopWatcher(keras.callbacks.Callback):
     epoch, so the callbacks record the shortened epoch and the trainer evaluates and saves.
     """
 
-    def __init__(self, writer: RunWriter) -> None:
+    def __init__(self, writer: RunWriter, agree: Callable[[bool], bool] | None = None) -> None:
         super().__init__()
         self.writer = writer
+        self.agree = agree  # in several processes: process 0's decision, taken by all
         self.signalled: str | None = None
         self.requested = False
         self._previous: dict[int, Any] = {}
@@ -130,5 +132,8 @@ class StopWatcher(keras.callbacks.Callback):
         return self.requested
 
     def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
-        if self.check():
+        requested = self.check()
+        if self.agree is not None:
+            requested = self.requested = self.agree(requested)
+        if requested:
             self.model.stop_training = True

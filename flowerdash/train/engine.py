@@ -22,7 +22,7 @@ import sys
 import time
 import traceback
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +32,8 @@ from flowerdash import __version__, runs
 from flowerdash.augment import AugmentSettings
 from flowerdash.errors import ConfigError, FlowerdashError, RunError
 from flowerdash.settings import TrainSettings
+from flowerdash.train import distribute
+from flowerdash.train.distribute import DistributeOptions
 from flowerdash.train.rundir import RunWriter, Tee, process_started, stdout_is
 
 #: CSVLogger's own file; ``history.csv`` is its atomic copy, published after every epoch.
@@ -48,6 +50,7 @@ class TrainJob:
     settings: TrainSettings = field(default_factory=TrainSettings)
     augment: AugmentSettings = field(default_factory=AugmentSettings)
     shape: tuple[int, int, int] | None = None
+    distribute: DistributeOptions = field(default_factory=DistributeOptions)
 
 
 @dataclass
@@ -71,15 +74,15 @@ def prepare_data(job: TrainJob, classes: list[str] | None = None) -> PreparedDat
     Raises DatasetError for a bad file or test labels unknown to training, ConfigError for a
     single class or train and test images of different shapes.
     """
-    from flowerdash.data import load_dataset
+    from flowerdash.data.shards import load_files  # a file, or a glob of shard files
 
-    train = load_dataset(job.train_path, job.shape)
-    test = load_dataset(job.test_path, job.shape)
+    train = distribute.load_train_data(job.train_path, job.shape, job.distribute)
+    test = load_files(job.test_path, job.shape)
     if tuple(test.images.shape[1:]) != tuple(train.images.shape[1:]) and np.prod(
         test.images.shape[1:]
     ) == np.prod(train.images.shape[1:]):
         # Same pixel count, shape inferred differently: read the test file as training reads.
-        test = load_dataset(job.test_path, tuple(train.images.shape[1:]))
+        test = load_files(job.test_path, tuple(train.images.shape[1:]))
     classes = list(classes) if classes is not None else [str(c) for c in train.classes]
     if len(classes) < 2:
         raise ConfigError(
@@ -146,6 +149,7 @@ def build_config(job: TrainJob, data: PreparedData, run_id: str) -> dict[str, An
         "shape": list(data.shape),
         "versions": _versions(),
         "command": sys.argv,
+        "distribute": distribute.start(job.distribute).record(),
     }
 
 
@@ -223,28 +227,42 @@ def train_new(
     runs_dir = Path(runs_dir) if runs_dir is not None else runs.default_runs_dir()
     run_id = run_id or time.strftime("%Y%m%d-%H%M%S", time.gmtime()) + f"-{os.getpid() % 10000}"
     folder = runs_dir / run_id
+    cluster = distribute.start(job.distribute)
     try:
         data = prepare_data(job)
     except FlowerdashError as error:
-        if folder.is_dir() and (folder / runs.STATUS).exists():
+        if cluster.chief and folder.is_dir() and (folder / runs.STATUS).exists():
             RunWriter(folder).set_state("failed", error=str(error))
         raise
+    if not cluster.chief:  # process 0 writes the run directory
+        return _run(cluster.writer(folder), job, data, verbose=verbose)
     writer = RunWriter.create(runs_dir, run_id)
     writer.write_config(build_config(job, data, run_id))
     return _run(writer, job, data, verbose=verbose)
 
 
 def resume_training(
-    run_dir: str | os.PathLike[str], *, epochs: int | None = None, verbose: int | None = None
+    run_dir: str | os.PathLike[str],
+    *,
+    epochs: int | None = None,
+    verbose: int | None = None,
+    distribute_options: DistributeOptions | None = None,
 ) -> Path:
     """Continue a stopped or interrupted run from its last saved epoch; return its path.
 
     ``epochs`` changes the run's total number of epochs (to train longer or end sooner); the
-    SGD decay follows the new total from the current step on. Raises RunError for a run in
-    another state, ConfigError if a data file changed since.
+    SGD decay follows the new total from the current step on. ``distribute_options`` default
+    to the run's own (``distribute.resume_options``). Raises RunError for a run in another
+    state, ConfigError if a data file changed since.
     """
     folder = Path(run_dir)
     config = runs.read_config(folder)
+    options = distribute_options or distribute.resume_options(config)
+    cluster = distribute.start(options)
+    if not cluster.chief:  # process 0 checks and records the run's state
+        job = replace(job_from_config(config), distribute=options)
+        data = prepare_data(job, classes=config["classes"])
+        return _run(cluster.writer(folder), job, data, verbose=verbose, resuming=True)
     state = runs.read_status(folder).get("state")
     recorded = json.loads((folder / runs.STATUS).read_text()).get("pid")
     # A launcher records "queued" with this process's pid before we start: that is us.
@@ -259,7 +277,7 @@ def resume_training(
             {**config["settings"], "epochs": epochs}
         ).epochs
         config.setdefault("epochs_changed", []).append({"epochs": epochs, "at": time.time()})
-    job = job_from_config(config)
+    job = replace(job_from_config(config), distribute=options)
     data = prepare_data(job, classes=config["classes"])
     for part in ("train", "test"):
         expected = config["data"][part].get("fingerprint")
@@ -335,7 +353,10 @@ def _train_and_report(writer: RunWriter, job: TrainJob, data: PreparedData, *, v
     from flowerdash.train.plot import save_training_plot
 
     settings = job.settings
-    keras.utils.set_random_seed(settings.seed)
+    keras.utils.set_random_seed(settings.seed)  # the same in every process: the same weights
+    cluster = distribute.start(job.distribute)
+    scope = contextlib.ExitStack()  # the strategy's scope, from building the model to fit's end
+    scope.enter_context(cluster.scope())
     augmentation = build_augmentation(job.augment, settings.seed) if settings.augment else None
     model = build_model(settings.model, data.shape, len(data.classes), augmentation=augmentation)
     model.compile(
@@ -348,17 +369,21 @@ def _train_and_report(writer: RunWriter, job: TrainJob, data: PreparedData, *, v
     initial_epoch = backup_epoch(backup_dir)
     _trim_history(writer, initial_epoch)
     writer.update_status(epoch=initial_epoch)
+    train_images, train_labels = cluster.train_shard(data.train.images, data.train_labels)
+    batch_size = cluster.local_batch_size(settings.batch_size)
     train_batches = ImageBatches(
-        data.train.images,
-        data.train_labels,
-        settings.batch_size,
+        train_images,
+        train_labels,
+        batch_size,
         shuffle=True,
         seed=settings.seed,
         epoch=initial_epoch,
     )
-    test_batches = ImageBatches(data.test.images, data.test_labels, settings.batch_size)
+    # Every process validates on the whole test set: its copies weigh the same, so the
+    # figures are those of one pass.
+    test_batches = ImageBatches(data.test.images, data.test_labels, batch_size)
     steps = len(train_batches)
-    stop = StopWatcher(writer)
+    stop = StopWatcher(writer, agree=cluster.agree)
     callbacks = [
         LearningRateLogger(),
         keras.callbacks.CSVLogger(str(writer.file(CSV_LOGGER_FILE)), append=True),
@@ -378,7 +403,8 @@ def _train_and_report(writer: RunWriter, job: TrainJob, data: PreparedData, *, v
         f"({'x'.join(map(str, data.shape))}, {len(data.classes)} classes), validating on "
         f"{len(data.test_labels)}; mode {settings.mode}, {settings.epochs} epochs, "
         f"batch size {settings.batch_size}, {settings.optimizer} lr {settings.learning_rate}, "
-        f"augmentation {'on' if augmentation is not None else 'off'}"
+        f"augmentation {'on' if augmentation is not None else 'off'}, "
+        f"{cluster.replicas} device(s) in {cluster.processes} process(es)"
         + (f", resuming after epoch {initial_epoch}" if initial_epoch else "")
     )
     stop.install_signal_handlers()
@@ -386,9 +412,9 @@ def _train_and_report(writer: RunWriter, job: TrainJob, data: PreparedData, *, v
         if initial_epoch < settings.epochs:
             if settings.mode == "memory":
                 model.fit(
-                    np.asarray(data.train.images),
-                    data.train_labels,
-                    batch_size=settings.batch_size,
+                    np.asarray(train_images),
+                    train_labels,
+                    batch_size=batch_size,
                     epochs=settings.epochs,
                     initial_epoch=initial_epoch,
                     validation_data=(np.asarray(data.test.images), data.test_labels),
@@ -414,8 +440,13 @@ def _train_and_report(writer: RunWriter, job: TrainJob, data: PreparedData, *, v
                 raise ConfigError(f"unknown training mode {settings.mode!r}")
     finally:
         stop.restore_signal_handlers()
+        scope.close()
+    if not cluster.chief:  # process 0 evaluates and saves
+        return _end_state(stop.requested, backup_dir)
 
-    report = evaluate_model(model, data.test.images, data.test_labels, data.classes)
+    report = evaluate_model(
+        cluster.local_model(model), data.test.images, data.test_labels, data.classes
+    )
     if report["count"] != len(data.test_labels):
         raise RunError(f"evaluated {report['count']} of {len(data.test_labels)} test images")
     writer.publish(runs.MODEL, lambda path: _inference_copy(model).save(path))
@@ -424,9 +455,14 @@ def _train_and_report(writer: RunWriter, job: TrainJob, data: PreparedData, *, v
     title = f"Training loss and accuracy: {Path(data.train.path).name}, {settings.model}"
     writer.publish(runs.PLOT, lambda path: save_training_plot(history, path, title=title))
     print(format_report(report))
-    if stop.requested:
+    return _end_state(stop.requested, backup_dir)
+
+
+def _end_state(stopped: bool, backup_dir: Path) -> str:
+    """``stopped`` or ``finished``; a finished run needs no backup, a stopped one keeps it for
+    --resume."""
+    if stopped:
         return "stopped"
-    # A finished run needs no backup; a stopped one keeps it for --resume.
     import shutil
 
     shutil.rmtree(backup_dir, ignore_errors=True)
