@@ -15,7 +15,13 @@ import pytest
 from train_fixtures import write_image_csv
 
 from flowerdash import runs
-from flowerdash.data.shards import RowSubset, expand_train_files, pad_rows, shard_rows
+from flowerdash.data.shards import (
+    RowSubset,
+    expand_train_files,
+    load_files,
+    pad_rows,
+    shard_rows,
+)
 from flowerdash.errors import ConfigError, DatasetError
 from flowerdash.train import distribute
 from flowerdash.train.distribute import DistributeOptions, resolve_options
@@ -25,6 +31,7 @@ STEPS_SCRIPT = Path(__file__).resolve().parent / "distributed_steps.py"
 #: Losses after each step may differ by float32 summation order only (mean of replica means,
 #: all-reduce vs one reduction): 1e-5 relative. A wrong batch split or shard moves them by 1e-2.
 LOSS_TOLERANCE = 1e-5
+CLASSES = ["cat", "dog", "fox"]
 
 
 # -- options -----------------------------------------------------------------------------------
@@ -108,6 +115,43 @@ def test_a_glob_names_its_files_in_order(tmp_path: Path) -> None:
         expand_train_files(tmp_path / "nothing-*.csv")
 
 
+def test_a_glob_of_shard_files_reads_as_one_dataset(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("FLOWERDASH_CACHE_DIR", str(tmp_path / "cache"))
+    parts = [
+        write_image_csv(tmp_path / "train-0.csv", ["cat", "dog"] * 2, seed=1),
+        write_image_csv(
+            tmp_path / "train-1.csv", ["fox"] * 3, seed=2, palette=["cat", "dog", "fox"]
+        ),
+        write_image_csv(tmp_path / "train-2.csv", ["dog"], seed=3),
+    ]
+    whole = load_files(tmp_path / "train-*.csv")
+    singles = [load_files(path) for path in parts]
+    assert len(whole) == 8 and whole.classes == ["cat", "dog", "fox"]
+    expected = np.concatenate([np.asarray(single.images) for single in singles])
+    assert np.array_equal(np.asarray(whole.images), expected)
+    assert whole.labels.tolist() == [label for s in singles for label in s.labels.tolist()]
+    assert np.array_equal(whole.images[np.array([3, 4, 7])], expected[[3, 4, 7]])
+    second_of_two = load_files(tmp_path / "train-*.csv", part=(1, 2))  # file 1 only
+    assert second_of_two.labels.tolist() == ["fox"] * 3
+    with pytest.raises(DatasetError, match="each process needs a file"):
+        load_files(tmp_path / "train-*.csv", part=(0, 4))
+
+
+def test_inspect_summarises_a_glob_of_shard_files(tmp_path: Path) -> None:
+    for index in range(2):
+        write_image_csv(tmp_path / f"train-{index}.csv", ["cat", "dog"] * (index + 1), seed=index)
+    result = subprocess.run(
+        [sys.executable, "-m", "flowerdash", "inspect", str(tmp_path / "train-*.csv"), "--json"],
+        cwd=REPO_ROOT,
+        env={**os.environ, "FLOWERDASH_CACHE_DIR": str(tmp_path / "cache")},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    summary = json.loads(result.stdout)
+    assert summary["rows"] == 6 and summary["class_counts"] == {"cat": 3, "dog": 3}
+
+
 # -- equivalence with one device (subprocesses) ------------------------------------------------
 def _start(args: Sequence[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     with log.open("wb") as out:
@@ -183,9 +227,8 @@ def test_two_processes_take_the_steps_of_one_process_fed_both_shards(
 def test_two_local_processes_write_one_complete_run_directory(
     tmp_path: Path, processes: list[subprocess.Popen[bytes]]
 ) -> None:
-    classes = ["cat", "dog", "fox"]
-    train = write_image_csv(tmp_path / "train.csv", classes * 6, seed=1)
-    test = write_image_csv(tmp_path / "test.csv", classes * 2, seed=2)
+    train = write_image_csv(tmp_path / "train.csv", CLASSES * 6, seed=1)
+    test = write_image_csv(tmp_path / "test.csv", CLASSES * 2, seed=2)
     log = tmp_path / "cli.log"
     with log.open("wb") as out:
         processes.append(

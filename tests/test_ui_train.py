@@ -283,3 +283,26 @@ def test_loss_can_be_shown_on_a_log_scale(data_dir, runs_folder):
     page.toggle(key="flowerdash.log_loss").set_value(True).run()
     chart = next(c for c in page.get("plotly_chart") if c.key.startswith("live-chart-"))
     assert plotly.io.from_json(chart.proto.spec).layout.yaxis.type == "log"
+
+
+def test_every_device_choice_starts_a_devices_run(data_dir, runs_folder, monkeypatch):
+    started: list[list[str]] = []
+
+    def start(arguments: list[str], folder: Path) -> Path:
+        started.append(list(arguments))
+        return write_finished_run(folder, run_id="devices-run")
+
+    monkeypatch.setattr(launcher, "start_training", start)
+    page = _train_page()
+    page.selectbox(key="train.distribute").select("devices")
+    page.button(key="train.start").click().run()
+    assert started and started[0][-2:] == ["--distribute", "devices"]
+
+
+def test_a_distributed_run_says_its_devices_and_processes(data_dir, runs_folder):
+    run_dir = write_finished_run(runs_folder)
+    config = json.loads((run_dir / "config.json").read_text())
+    config["distribute"] = {"mode": "processes", "devices": 4, "processes": 2}
+    (run_dir / "config.json").write_text(json.dumps(config))
+    page = _train_page()
+    assert any("4 device(s) in 2 process(es)" in caption.value for caption in page.caption)

@@ -29,6 +29,17 @@ SHOWN_RUN_KEY = "flowerdash.train.shown_run"
 NOTICE_KEY = "flowerdash.train.notice"
 LOG_LOSS_KEY = "flowerdash.log_loss"
 SETTINGS_PREFIX = "train"
+DEVICES_KEY = "train.distribute"
+#: The Train page's choice of devices (``train --distribute``); processes are for the CLI.
+DEVICE_CHOICES = {
+    "none": "One device",
+    "devices": "Every device of this machine",
+}
+DEVICES_HELP = (
+    "Every device: data-parallel on all GPUs of this machine (TensorFlow MirroredStrategy); "
+    "the batch size stays the global batch, split between them. On a machine without GPUs "
+    "this is one device. Several processes or machines: see docs/scale-out.md."
+)
 LOG_LINES = 40
 
 #: Badge text, colour and icon of each run state (``queued`` reads "starting" to the user).
@@ -161,6 +172,8 @@ def _start() -> None:
         arguments = train_arguments(
             state.current_dataset(), chosen_train_settings(), state.current_augment_settings()
         )
+        if st.session_state.get(DEVICES_KEY, "none") != "none":
+            arguments += ["--distribute", st.session_state[DEVICES_KEY]]
         run_dir = launcher.start_training(arguments, state.runs_dir())
     except launcher.TrainingAlreadyRunning as error:
         st.session_state[NOTICE_KEY] = (
@@ -194,6 +207,13 @@ def settings_panel(runs_folder: Path) -> None:
             values[spec.name] = decades_input(spec)
         else:
             values |= settings_widgets([spec], {}, key_prefix=SETTINGS_PREFIX)
+    st.selectbox(
+        "Devices",
+        list(DEVICE_CHOICES),
+        format_func=DEVICE_CHOICES.get,
+        key=DEVICES_KEY,
+        help=DEVICES_HELP,
+    )
     if values.get("augment", param(TRAIN_PARAMS, "augment").default):
         st.caption(f"Augmentation: {_augmentation_summary(augment)}.")
     else:
@@ -311,6 +331,10 @@ def run_description(run_dir: Path) -> str:
         f"{settings.get('optimizer', '?')} lr {settings.get('learning_rate', '?')}",
         "augmented" if settings.get("augment") else "not augmented",
     ]
+    spread = config.get("distribute") or {}
+    if spread.get("mode", "none") != "none":
+        devices, processes = spread.get("devices", "?"), spread.get("processes", "?")
+        parts.append(f"{devices} device(s) in {processes} process(es)")
     return " · ".join(parts)
 
 

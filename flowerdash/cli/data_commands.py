@@ -15,7 +15,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Validate every row and value of an image CSV (or .csv.gz) and print its "
         "rows, image shape, header, label column, classes with counts and cache status.",
     )
-    inspect.add_argument("path", help="CSV file, optionally gzip-compressed")
+    inspect.add_argument(
+        "path",
+        help="CSV file, optionally gzip-compressed, or a quoted glob of shard files such as "
+        "'train-*.csv.gz' read as one dataset",
+    )
     inspect.add_argument(
         "--shape", help="image shape HxWxC (default: inferred from the number of pixel values)"
     )

@@ -88,7 +88,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         ),
     )
     data = train.add_argument_group("data")
-    data.add_argument("--train", type=Path, help="training CSV file (required unless --resume)")
+    data.add_argument(
+        "--train",
+        type=Path,
+        help="training CSV file, or a quoted glob of shard files ('train-*.csv.gz') read as "
+        "one dataset, of which each process of --distribute processes reads its own files "
+        "(required unless --resume)",
+    )
     data.add_argument("--test", type=Path, help="test CSV file, also used for validation")
     data.add_argument(
         "--shape", help="image shape HxWxC when it cannot be inferred from the pixel count"
