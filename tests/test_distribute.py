@@ -210,7 +210,11 @@ def test_two_processes_take_the_steps_of_one_process_fed_both_shards(
     }
     out = str(tmp_path / "two.json")
     logs = [tmp_path / "one.log", tmp_path / "p0.log", tmp_path / "p1.log"]
-    processes.append(_start(["none", "dense", str(tmp_path / "one.json"), "2"], {}, logs[0]))
+    processes.append(
+        _start(
+            ["none", "dense", str(tmp_path / "one.json"), "2"], {"KERAS_BACKEND": "jax"}, logs[0]
+        )
+    )
     for index in (0, 1):
         env = {**cluster, "FLOWERDASH_PROCESS_ID": str(index)}
         processes.append(_start(["processes", "dense", out], env, logs[1 + index]))
