@@ -16,7 +16,7 @@ from typing import Any
 
 from flowerdash.augment import AUGMENT_PARAMS
 from flowerdash.cli import path_checks
-from flowerdash.errors import ConfigError
+from flowerdash.errors import ConfigError, FlowerdashError
 from flowerdash.settings import TRAIN_PARAMS, ParamSpec
 
 _TYPES = {"float": float, "int": int}
@@ -200,7 +200,11 @@ def _distribute_options(args: argparse.Namespace) -> Any:
     from flowerdash.train import distribute
 
     if args.resume is not None and args.distribute is None:
-        return distribute.resume_options(runs.read_config(args.resume))
+        try:
+            config = runs.read_config(args.resume)
+        except FlowerdashError:  # not a run: the resume path says so, after the option checks
+            config = {}
+        return distribute.resume_options(config)
     return distribute.resolve_options(
         args.distribute,
         cpu_devices=args.cpu_devices,
