@@ -202,7 +202,8 @@ def _distribute_options(args: argparse.Namespace) -> Any:
     if args.resume is not None and args.distribute is None:
         try:
             config = runs.read_config(args.resume)
-        except FlowerdashError:  # not a run: the resume path says so, after the option checks
+        except (FlowerdashError, OSError):  # not a run (a CSV?): the resume path says so,
+            # after the option checks
             config = {}
         return distribute.resume_options(config)
     return distribute.resolve_options(
