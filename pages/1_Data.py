@@ -123,6 +123,9 @@ def choose_upload() -> None:
     shape_text = st.text_input(
         "Image shape HxWxC (optional)", key="data.upload_shape", help=SHAPE_HELP
     )
+    if train_file is not None:  # what the server has received, so what a click would load
+        test_part = f"`{test_file.name}` for testing" if test_file else "no test file"
+        st.caption(f"Received: `{train_file.name}` for training, {test_part}.")
     if st.button(
         "Load the uploaded files",
         type="primary",

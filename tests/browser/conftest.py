@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, Locator, Page
+    from playwright.sync_api import Browser, Page
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOT_DIR = REPO_ROOT / "test-artifacts" / "screenshots"
@@ -190,28 +190,13 @@ def browser_page(chromium: Browser) -> Iterator[Page]:
 
 
 def wait_for_script_run(page: Page) -> None:
-    """Wait until Streamlit has connected and finished running the page's script."""
+    """Wait until Streamlit is not running a script. Only meaningful once a run is known to
+    have started (something it draws is visible): right after a click or a fill, the rerun it
+    asks for may not have begun yet, so wait for what that rerun shows instead."""
     page.wait_for_selector(
         '[data-testid="stApp"][data-test-script-state="notRunning"]',
         timeout=SCRIPT_RUN_TIMEOUT_MS,
     )
-
-
-def click_until(page: Page, button: Locator, outcome: Locator, attempts: int = 3) -> None:
-    """Click ``button`` until ``outcome`` shows. A click that lands while Streamlit is still
-    rerunning after an upload can be dropped with the old widget tree; clicking again once the
-    run has ended is what a user would do."""
-    from playwright.sync_api import expect
-
-    for attempt in range(attempts):
-        wait_for_script_run(page)
-        button.click()
-        try:
-            expect(outcome).to_be_visible(timeout=10_000)
-            return
-        except AssertionError:
-            if attempt == attempts - 1:
-                raise
 
 
 @pytest.fixture
@@ -220,10 +205,20 @@ def open_app_page(browser_page: Page, app_server: str) -> Callable[[str], Page]:
 
     def open_page(path: str = "/") -> Page:
         browser_page.goto(f"{app_server}{path}")
+        # Every page draws its title first: once it shows, the script run has begun, so the
+        # script state that follows is that run's end (not the state before it started).
+        browser_page.locator("h1").first.wait_for(timeout=SCRIPT_RUN_TIMEOUT_MS)
         wait_for_script_run(browser_page)
         return browser_page
 
     return open_page
+
+
+def wait_for_layout(page: Page) -> None:
+    """Wait until the browser has laid out and painted the page as it is now (two frames)."""
+    page.evaluate(
+        "() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))"
+    )
 
 
 def save_screenshot(page: Page, path: Path) -> None:
@@ -236,7 +231,7 @@ def save_screenshot(page: Page, path: Path) -> None:
         ".map(e => e.scrollHeight), document.body.scrollHeight)"
     )
     page.set_viewport_size({"width": viewport["width"], "height": max(viewport["height"], height)})
-    page.wait_for_timeout(300)  # let the layout settle at the new height
+    wait_for_layout(page)
     page.screenshot(path=path, full_page=True)
     page.set_viewport_size(viewport)
 

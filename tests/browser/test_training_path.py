@@ -66,7 +66,6 @@ def wait_for_images(page: Page) -> None:
         "() => [...document.querySelectorAll('[data-testid=stImage] img')]"
         ".every(i => i.complete && i.naturalWidth > 0)"
     )
-    page.wait_for_timeout(500)
 
 
 def go_to(page: Page, label: str) -> None:
@@ -180,5 +179,6 @@ def test_train_watch_results_and_predict_in_the_browser(
 
     go_to(page, "Runs")
     expect(page.get_by_test_id("stDataFrame")).to_be_visible()
+    expect(page.get_by_test_id("stPlotlyChart")).to_have_count(1)  # not the Predict page's
     expect(page.get_by_test_id("stPlotlyChart")).to_be_visible()
     save_screenshot(page, screenshot_dir / "runs.png")
