@@ -14,7 +14,11 @@ import pytest
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 # The real CSV files as people publish them live beside the repository (../shared); CI has them.
-REAL_CSV_DIR = REPO_ROOT.parent / "shared" / "data" / "real_csv_formats"
+# $FLOWERDASH_REAL_CSV_DIR points elsewhere (a checkout that is not beside ../shared).
+REAL_CSV_DIR = Path(
+    os.environ.get("FLOWERDASH_REAL_CSV_DIR")
+    or REPO_ROOT.parent / "shared" / "data" / "real_csv_formats"
+)
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 # Set before any test starts a process, so every process of this run carries it.
