@@ -199,6 +199,16 @@ def wait_for_script_run(page: Page) -> None:
     )
 
 
+def wait_for_page(page: Page, title: str) -> None:
+    """Wait until the page titled ``title`` has been drawn and its script run has ended (the
+    first visit to a page may import Keras: allow a script run's time, not an expect's)."""
+    from playwright.sync_api import expect
+
+    heading = page.get_by_role("heading", name=title, exact=True)
+    expect(heading).to_be_visible(timeout=SCRIPT_RUN_TIMEOUT_MS)
+    wait_for_script_run(page)  # the run that drew the title has begun: this waits for its end
+
+
 @pytest.fixture
 def open_app_page(browser_page: Page, app_server: str) -> Callable[[str], Page]:
     """Return ``open(path)``: load ``app_server + path`` and wait for its script to finish."""

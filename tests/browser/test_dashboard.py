@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import save_screenshot
+from tests.browser.conftest import save_screenshot, wait_for_page
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
@@ -48,7 +48,7 @@ def test_page_link_leads_from_home_to_the_data_page(open_app_page) -> None:
     page = open_app_page("/")
     page.get_by_test_id("stPageLink").filter(has_text="1. Data").click()
     page.wait_for_url("**/Data")
-    expect(page.get_by_role("heading", name="Data", exact=True)).to_be_visible()
+    wait_for_page(page, "Data")
 
 
 def test_data_page_draws_the_bar_chart_and_the_image_grid(open_app_page, screenshot_dir) -> None:
@@ -115,6 +115,7 @@ def test_uploaded_real_csv_is_inspected_and_previewed(
         has_text="Augmentation"
     ).click()
     page.wait_for_url("**/Augmentation")
+    wait_for_page(page, "Augmentation")
     expect(page.get_by_test_id("stImage")).to_have_count(3)
     expect(page.get_by_text("Image (1-")).to_be_visible()
     save_screenshot(page, screenshot_dir / "augmentation_uploaded.png")

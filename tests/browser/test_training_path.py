@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import save_screenshot
+from tests.browser.conftest import save_screenshot, wait_for_page
 from ui.training import MODE_LINES
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
@@ -70,10 +70,10 @@ def wait_for_images(page: Page) -> None:
 
 def go_to(page: Page, label: str) -> None:
     """Click a page in the sidebar navigation; wait until that page's script has drawn its
-    title (the URL changes at once, before the server has run anything)."""
+    title and finished (the URL changes at once, before the server has run anything)."""
     page.get_by_test_id("stSidebar").get_by_role("link", name=label, exact=True).click()
     page.wait_for_url(f"**/{label}")
-    expect(page.get_by_role("heading", name=label, exact=True)).to_be_visible()
+    wait_for_page(page, label)
 
 
 def badge(page: Page, text: str):
@@ -140,7 +140,7 @@ def test_train_watch_results_and_predict_in_the_browser(
 
     page.get_by_test_id("stPageLink").filter(has_text="See the results").click()
     page.wait_for_url("**/Results")
-    expect(page.get_by_role("heading", name="Results", exact=True)).to_be_visible()
+    wait_for_page(page, "Results")
     expect(page.get_by_test_id("stMetric").first).to_contain_text("Test accuracy")
     expect(page.get_by_test_id("stDataFrame")).to_be_visible()
     page.wait_for_function(
