@@ -219,3 +219,56 @@ def preview_augmentations(
         (batch.shape[0], n, *batch.shape[1:])
     )
     return variants[0] if single else variants
+
+
+#: Named starting points: ``photos`` is the tutorial's (flip and affine), ``glyphs`` suits
+#: digits and letters (no flip or shear, which turn one character into another; small
+#: rotation, shift and zoom), ``none`` leaves images as they are.
+AUGMENT_PRESETS: dict[str, AugmentSettings] = {
+    "photos": AugmentSettings(),
+    "glyphs": AugmentSettings(
+        rotation=10.0,
+        zoom=0.1,
+        width_shift=0.1,
+        height_shift=0.1,
+        shear=0.0,
+        horizontal_flip=False,
+    ),
+    "none": AugmentSettings(
+        rotation=0.0,
+        zoom=0.0,
+        width_shift=0.0,
+        height_shift=0.0,
+        shear=0.0,
+        horizontal_flip=False,
+    ),
+}
+
+#: Flip warning threshold: grayscale images at most this many pixels a side are likely glyphs.
+SMALL_GRAYSCALE_SIDE = 48
+
+
+def augment_preset(name: str) -> AugmentSettings:
+    """The preset ``name``; raises ConfigError for an unknown one."""
+    from flowerdash.errors import ConfigError
+
+    if name not in AUGMENT_PRESETS:
+        raise ConfigError(
+            f"unknown augmentation preset {name!r}; expected one of: {', '.join(AUGMENT_PRESETS)}"
+        )
+    return AUGMENT_PRESETS[name]
+
+
+def flip_warning(settings: AugmentSettings, shape: tuple[int, int, int] | None) -> str | None:
+    """A warning when horizontal flip is on for small grayscale images (digits, letters: a
+    mirrored character is often another one or none), else None."""
+    if not settings.horizontal_flip or shape is None:
+        return None
+    height, width, channels = shape
+    if channels != 1 or max(height, width) > SMALL_GRAYSCALE_SIDE:
+        return None
+    return (
+        f"Horizontal flip is on for small grayscale images ({height}x{width}x1): if these are "
+        "digits or letters, a mirrored one is another character or none. The `glyphs` preset "
+        "turns flip and shear off."
+    )

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Literal, Self
 
 from flowerdash.errors import ConfigError
-from flowerdash.models import MODEL_DESCRIPTIONS
+from flowerdash.models import MODELS, ModelOptions
 
 ParamKind = Literal["float", "int", "bool", "choice"]
 
@@ -125,7 +125,9 @@ class DeclaredSettings:
 
 
 MODES = ("memory", "stream", "manual")
-OPTIMIZERS = ("sgd", "adam")
+OPTIMIZERS = ("sgd", "adam", "adamw", "nesterov")
+SCHEDULES = ("tutorial_decay", "constant", "warmup_cosine")
+BATCHNORM_MODES = ("keras", "adaptive")
 MODE_HELP = (
     "memory: fit() on arrays held in RAM (fastest when the data fits). "
     "stream: fit() on a keras.utils.PyDataset reading batches from the memory-mapped cache "
@@ -140,8 +142,40 @@ TRAIN_PARAMS: tuple[ParamSpec, ...] = (
         "choice",
         "minivggnet",
         "Network architecture. "
-        + " ".join(f"{name}: {text}" for name, text in MODEL_DESCRIPTIONS.items()),
-        choices=tuple(MODEL_DESCRIPTIONS),
+        + " ".join(f"{name}: {spec.describe}" for name, spec in MODELS.items()),
+        choices=tuple(MODELS),
+    ),
+    ParamSpec(
+        "width",
+        "Width",
+        "float",
+        1.0,
+        "Residual nets only: multiplies every stage's number of filters (0.5 halves them, "
+        "about a quarter of the parameters and cost).",
+        unit="x filters",
+        minimum=0.125,
+        maximum=4.0,
+        step=0.125,
+    ),
+    ParamSpec(
+        "stem_stride",
+        "Stem stride",
+        "int",
+        1,
+        "Residual nets only: 2 halves the image in the first convolution (a quarter of the "
+        "cost; suits images of 48 pixels and more), 1 keeps full resolution.",
+        unit="pixels",
+        minimum=1,
+        maximum=2,
+        step=1,
+    ),
+    ParamSpec(
+        "preactivation",
+        "Pre-activation blocks",
+        "bool",
+        False,
+        "Residual nets only: BatchNorm and ReLU before each convolution (He et al. 2016), "
+        "which trains more easily than the original order.",
     ),
     ParamSpec("mode", "Training mode", "choice", "stream", MODE_HELP, choices=MODES),
     ParamSpec(
@@ -171,8 +205,8 @@ TRAIN_PARAMS: tuple[ParamSpec, ...] = (
         "Optimizer",
         "choice",
         "sgd",
-        "sgd: the tutorial's SGD with momentum 0.9 and learning-rate decay 0.01/epochs per "
-        "step. adam: Adam with a constant learning rate (0.001 usually suits it).",
+        "sgd: the tutorial's SGD with momentum 0.9. adam: Adam. adamw: Adam with decoupled "
+        "weight decay. nesterov: SGD with Nesterov momentum 0.9 and decoupled weight decay.",
         choices=OPTIMIZERS,
     ),
     ParamSpec(
@@ -180,11 +214,74 @@ TRAIN_PARAMS: tuple[ParamSpec, ...] = (
         "Learning rate",
         "float",
         0.01,
-        "Initial step size (the tutorial's 0.01 for SGD). With SGD it decays as "
-        "lr / (1 + 0.01/epochs x step), as the tutorial's decay=0.01/epochs did.",
+        "Initial (or, with warmup_cosine, peak) step size; the tutorial's 0.01 for SGD, about "
+        "0.001-0.003 for Adam and AdamW.",
         minimum=1e-6,
         maximum=1.0,
         step=0.0001,
+    ),
+    ParamSpec(
+        "schedule",
+        "Learning-rate schedule",
+        "choice",
+        "tutorial_decay",
+        "tutorial_decay: lr / (1 + 0.01/epochs x step), the tutorial's decay=0.01/epochs applied "
+        "per batch. constant: no change. warmup_cosine: a linear warmup over the first "
+        "`warmup` share of the run's steps, then a cosine decay to 0 at its last step, so a "
+        "run of any length gets the whole curve.",
+        choices=SCHEDULES,
+    ),
+    ParamSpec(
+        "warmup",
+        "Warmup",
+        "float",
+        0.05,
+        "warmup_cosine only: share of the run's steps over which the rate rises from 0.",
+        unit="fraction of steps",
+        minimum=0.0,
+        maximum=0.5,
+        step=0.01,
+    ),
+    ParamSpec(
+        "weight_decay",
+        "Weight decay",
+        "float",
+        0.0,
+        "Decoupled weight decay (adamw, nesterov): each step shrinks the weights by "
+        "learning rate x this. BatchNorm parameters and biases are not decayed.",
+        minimum=0.0,
+        maximum=1.0,
+        step=0.0001,
+    ),
+    ParamSpec(
+        "label_smoothing",
+        "Label smoothing",
+        "float",
+        0.0,
+        "The training target gives this share of its probability evenly to all classes "
+        "(0.1 is usual): less over-confident, often better on new images.",
+        unit="fraction",
+        minimum=0.0,
+        maximum=0.5,
+        step=0.01,
+    ),
+    ParamSpec(
+        "batchnorm",
+        "BatchNorm statistics",
+        "choice",
+        "keras",
+        "keras: moving averages with Keras' momentum 0.99, which needs several hundred steps "
+        "to settle. adaptive: a momentum fitted to the run's number of steps "
+        "(1 - 10/steps, between 0.8 and 0.99), so short runs evaluate well.",
+        choices=BATCHNORM_MODES,
+    ),
+    ParamSpec(
+        "flip_tta",
+        "Flip test-time augmentation",
+        "bool",
+        False,
+        "Also evaluate with each test image's prediction averaged with its mirror image's; "
+        "report.json and the output give that score next to the plain one.",
     ),
     ParamSpec(
         "augment",
@@ -215,13 +312,27 @@ class TrainSettings(DeclaredSettings):
     WHAT: ClassVar[str] = "training"
 
     model: str = "minivggnet"
+    width: float = 1.0
+    stem_stride: int = 1
+    preactivation: bool = False
     mode: str = "stream"
     epochs: int = 75
     batch_size: int = 32
     optimizer: str = "sgd"
     learning_rate: float = 0.01
+    schedule: str = "tutorial_decay"
+    warmup: float = 0.05
+    weight_decay: float = 0.0
+    label_smoothing: float = 0.0
+    batchnorm: str = "keras"
+    flip_tta: bool = False
     augment: bool = True
     seed: int = 42
+
+    @property
+    def model_options(self) -> ModelOptions:
+        """The residual nets' shape options."""
+        return ModelOptions(self.width, self.stem_stride, self.preactivation)
 
 
 def param(specs: Sequence[ParamSpec], name: str) -> ParamSpec:

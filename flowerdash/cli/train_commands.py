@@ -14,9 +14,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from flowerdash.augment import AUGMENT_PARAMS
+from flowerdash.augment import AUGMENT_PARAMS, AUGMENT_PRESETS
 from flowerdash.cli import path_checks
 from flowerdash.errors import ConfigError, FlowerdashError
+from flowerdash.recipes import AUTO, DEFAULT_RECIPE, RECIPES, recipe_names
 from flowerdash.settings import TRAIN_PARAMS, ParamSpec
 
 _TYPES = {"float": float, "int": int}
@@ -99,6 +100,26 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     data.add_argument(
         "--shape", help="image shape HxWxC when it cannot be inferred from the pixel count"
     )
+    recipe = train.add_argument_group("recipe")
+    recipe.add_argument(
+        "--recipe",
+        choices=recipe_names(),
+        default=None,
+        help="set model, optimizer, schedule, regularisation, augmentation and epochs together; "
+        "any training or augmentation option given as well wins over the recipe's value. "
+        + " ".join(f"{r.name}: {r.summary}." for r in RECIPES.values())
+        + f" {AUTO}: picks a recipe and its values from the data and says why. "
+        f"Default: {DEFAULT_RECIPE}.",
+    )
+    recipe.add_argument(
+        "--augment-preset",
+        choices=tuple(AUGMENT_PRESETS),
+        default=None,
+        help="starting augmentation values (the augmentation options below change single "
+        "ones): photos is the tutorial's flip + affine, glyphs suits digits and letters (no "
+        "flip or shear; small rotation, shift and zoom), none leaves images as they are. "
+        "Default: the recipe's choice.",
+    )
     add_spec_options(train.add_argument_group("training"), TRAIN_PARAMS)
     add_spec_options(
         train.add_argument_group("augmentation (applied to training batches only)"),
@@ -140,6 +161,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     evaluate.add_argument("run_dir", type=Path, metavar="RUN_DIR")
     evaluate.add_argument("--test", type=Path, required=True, help="test CSV file")
     evaluate.add_argument("--json", type=Path, metavar="PATH", help="also save the report here")
+    evaluate.add_argument(
+        "--flip-tta",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="also score with each image's prediction averaged with its mirror image's, "
+        "reported next to the plain score (default: as the run was trained)",
+    )
     evaluate.set_defaults(handler=_evaluate)
 
     predict = subparsers.add_parser(
@@ -240,9 +268,9 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _train_process(args: argparse.Namespace, options: Any) -> int:
-    from flowerdash.augment import AugmentSettings
     from flowerdash.data import parse_shape
-    from flowerdash.settings import TrainSettings
+    from flowerdash.data.shards import load_files
+    from flowerdash.recipes import DataProfile, resolve_recipe
     from flowerdash.train import TrainJob, resume_training, train_new
 
     train_values, augment_values = _given(args, TRAIN_PARAMS), _given(args, AUGMENT_PARAMS)
@@ -255,6 +283,8 @@ def _train_process(args: argparse.Namespace, options: Any) -> int:
                 ("--test", args.test),
                 ("--shape", args.shape),
                 ("--run-id", args.run_id),
+                ("--recipe", args.recipe),
+                ("--augment-preset", args.augment_preset),
             )
             if value is not None
         ] + [
@@ -277,12 +307,22 @@ def _train_process(args: argparse.Namespace, options: Any) -> int:
     else:
         if args.train is None or args.test is None:
             raise ConfigError("train needs --train PATH and --test PATH (or --resume RUN_DIR)")
+        shape = parse_shape(args.shape) if args.shape else None
+        resolved = resolve_recipe(
+            args.recipe or DEFAULT_RECIPE,
+            DataProfile.of(load_files(args.train, shape)),  # all shards: one profile
+            train=train_values,
+            augment=augment_values,
+            preset=args.augment_preset,
+        )
+        print(resolved.explanation, flush=True)
         job = TrainJob(
             train_path=args.train,
             test_path=args.test,
-            settings=TrainSettings.from_dict(train_values),
-            augment=AugmentSettings.from_dict(augment_values),
-            shape=parse_shape(args.shape) if args.shape else None,
+            settings=resolved.settings,
+            augment=resolved.augment,
+            shape=shape,
+            recipe=resolved.to_dict(),
             distribute=options,
         )
         if options.mode == "processes" and args.run_id is None:
@@ -318,8 +358,15 @@ def _evaluate(args: argparse.Namespace) -> int:
             f"{args.test}: images are {'x'.join(map(str, test.images.shape[1:]))}, "
             f"the model expects {'x'.join(map(str, shape))}"
         )
+    flip_tta = args.flip_tta
+    if flip_tta is None:
+        flip_tta = bool(config.get("settings", {}).get("flip_tta", False))
     report = evaluate_model(
-        model, test.images, test.label_indices(config["classes"]), config["classes"]
+        model,
+        test.images,
+        test.label_indices(config["classes"]),
+        config["classes"],
+        flip_tta=flip_tta,
     )
     print(format_report(report))
     if args.json is not None:

@@ -31,6 +31,7 @@ import numpy as np
 from flowerdash import __version__, runs
 from flowerdash.augment import AugmentSettings
 from flowerdash.errors import ConfigError, FlowerdashError, RunError
+from flowerdash.models import check_model_fits
 from flowerdash.settings import TrainSettings
 from flowerdash.train import distribute
 from flowerdash.train.distribute import DistributeOptions
@@ -51,6 +52,8 @@ class TrainJob:
     augment: AugmentSettings = field(default_factory=AugmentSettings)
     shape: tuple[int, int, int] | None = None
     distribute: DistributeOptions = field(default_factory=DistributeOptions)
+    #: How the settings were chosen (``flowerdash.recipes.ResolvedRecipe.to_dict()``), if so.
+    recipe: dict[str, Any] | None = None
 
 
 @dataclass
@@ -69,10 +72,11 @@ class PreparedData:
 
 
 def prepare_data(job: TrainJob, classes: list[str] | None = None) -> PreparedData:
-    """Load both files and check they can train together.
+    """Load both files and check they can train together, with the chosen model.
 
     Raises DatasetError for a bad file or test labels unknown to training, ConfigError for a
-    single class or train and test images of different shapes.
+    single class, train and test images of different shapes, or images too small for the
+    model or a model too big for this machine's memory (checked without building it).
     """
     from flowerdash.data.shards import load_files  # a file, or a glob of shard files
 
@@ -96,6 +100,13 @@ def prepare_data(job: TrainJob, classes: list[str] | None = None) -> PreparedDat
         )
     if len(train.images) == 0 or len(test.images) == 0:
         raise ConfigError("the training and test files must each hold at least one image")
+    check_model_fits(
+        job.settings.model,
+        tuple(int(v) for v in train.images.shape[1:]),
+        len(classes),
+        batch_size=job.settings.batch_size,
+        options=job.settings.model_options,
+    )
     return PreparedData(
         train=train,
         test=test,
@@ -140,6 +151,7 @@ def build_config(job: TrainJob, data: PreparedData, run_id: str) -> dict[str, An
         "created": time.time(),
         "settings": job.settings.to_dict(),
         "augment": job.augment.to_dict(),
+        "recipe": job.recipe,
         "data": {
             "train": _data_record(data.train, len(data.train_labels)),
             "test": _data_record(data.test, len(data.test_labels)),
@@ -163,6 +175,7 @@ def job_from_config(config: dict[str, Any]) -> TrainJob:
         settings=TrainSettings.from_dict(config["settings"]),
         augment=AugmentSettings.from_dict(config["augment"]),
         shape=tuple(shape) if shape else None,
+        recipe=config.get("recipe"),
     )
 
 
@@ -349,7 +362,12 @@ def _train_and_report(writer: RunWriter, job: TrainJob, data: PreparedData, *, v
         ProgressWriter,
         StopWatcher,
     )
-    from flowerdash.train.optimizers import build_optimizer
+    from flowerdash.train.optimizers import (
+        batchnorm_momentum,
+        build_loss,
+        build_optimizer,
+        set_batchnorm_momentum,
+    )
     from flowerdash.train.plot import save_training_plot
 
     settings = job.settings
@@ -358,10 +376,19 @@ def _train_and_report(writer: RunWriter, job: TrainJob, data: PreparedData, *, v
     scope = contextlib.ExitStack()  # the strategy's scope, from building the model to fit's end
     scope.enter_context(cluster.scope())
     augmentation = build_augmentation(job.augment, settings.seed) if settings.augment else None
-    model = build_model(settings.model, data.shape, len(data.classes), augmentation=augmentation)
+    model = build_model(
+        settings.model,
+        data.shape,
+        len(data.classes),
+        augmentation=augmentation,
+        options=settings.model_options,
+    )
+    steps_per_epoch = -(-len(data.train_labels) // settings.batch_size)
+    if settings.batchnorm == "adaptive":
+        set_batchnorm_momentum(model, batchnorm_momentum(settings.epochs * steps_per_epoch))
     model.compile(
-        optimizer=build_optimizer(settings.optimizer, settings.learning_rate, settings.epochs),
-        loss="sparse_categorical_crossentropy",
+        optimizer=build_optimizer(settings, steps_per_epoch),
+        loss=build_loss(settings.label_smoothing, len(data.classes)),
         metrics=["accuracy"],
     )
 
@@ -402,8 +429,8 @@ def _train_and_report(writer: RunWriter, job: TrainJob, data: PreparedData, *, v
         f"training {settings.model} on {len(data.train_labels)} images "
         f"({'x'.join(map(str, data.shape))}, {len(data.classes)} classes), validating on "
         f"{len(data.test_labels)}; mode {settings.mode}, {settings.epochs} epochs, "
-        f"batch size {settings.batch_size}, {settings.optimizer} lr {settings.learning_rate}, "
-        f"augmentation {'on' if augmentation is not None else 'off'}, "
+        f"batch size {settings.batch_size}, {settings.optimizer} lr {settings.learning_rate} "
+        f"({settings.schedule}), augmentation {'on' if augmentation is not None else 'off'}, "
         f"{cluster.replicas} device(s) in {cluster.processes} process(es)"
         + (f", resuming after epoch {initial_epoch}" if initial_epoch else "")
     )
@@ -445,7 +472,11 @@ def _train_and_report(writer: RunWriter, job: TrainJob, data: PreparedData, *, v
         return _end_state(stop.requested, backup_dir)
 
     report = evaluate_model(
-        cluster.local_model(model), data.test.images, data.test_labels, data.classes
+        cluster.local_model(model),
+        data.test.images,
+        data.test_labels,
+        data.classes,
+        flip_tta=settings.flip_tta,
     )
     if report["count"] != len(data.test_labels):
         raise RunError(f"evaluated {report['count']} of {len(data.test_labels)} test images")

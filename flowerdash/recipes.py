@@ -1,0 +1,278 @@
+"""Recipes: model, optimizer, schedule, regularisation, augmentation and epochs chosen together.
+
+A :class:`Recipe` proposes training values for a dataset, described by a :class:`DataProfile`
+(image shape, number of images and classes). :func:`resolve_recipe` applies a recipe and then
+the values the user set explicitly (CLI flags, widgets), which always win, and returns a
+:class:`ResolvedRecipe`: the final ``TrainSettings`` and ``AugmentSettings`` plus a human
+explanation. ``auto`` is not a recipe but a choice among the registered ones: each recipe that
+may be chosen declares ``suitability(profile) -> (score, reason)``; the highest positive score
+wins. Extension point: a new recipe (e.g. a pretrained ``transfer``) calls
+:func:`register_recipe` with its ``propose`` and ``suitability``; ``auto`` then weighs it
+against the others. Importing this module is cheap (no Keras).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from flowerdash.augment import AugmentSettings, augment_preset
+from flowerdash.errors import ConfigError
+from flowerdash.models import model_cost
+from flowerdash.settings import TrainSettings
+
+AUTO = "auto"
+#: The default recipe of the CLI and the Train page.
+DEFAULT_RECIPE = AUTO
+#: Images 48 pixels a side or more get a stride-2 stem in ``scratch``.
+STRIDE2_SIDE = 48
+#: Grayscale images at most this many pixels a side are taken for glyphs (digits, letters).
+GLYPH_SIDE = 48
+#: ``scratch`` trains for about this many images seen (epochs x training images) ...
+SCRATCH_IMAGES_SEEN = 60_000
+#: ... within these epochs.
+SCRATCH_EPOCHS = (3, 120)
+
+
+@dataclass(frozen=True)
+class DataProfile:
+    """What a recipe may look at: the image shape ``(H, W, C)``, the number of training
+    images and of classes."""
+
+    shape: tuple[int, int, int]
+    images: int
+    classes: int
+
+    @classmethod
+    def of(cls, dataset: Any) -> DataProfile:
+        """The profile of a loaded ``ImageDataset`` (its images and classes)."""
+        return cls(
+            tuple(int(v) for v in dataset.images.shape[1:]),  # type: ignore[arg-type]
+            len(dataset.images),
+            len(dataset.classes),
+        )
+
+    @property
+    def side(self) -> int:
+        """The shorter image side, in pixels."""
+        return min(self.shape[0], self.shape[1])
+
+    @property
+    def looks_like_glyphs(self) -> bool:
+        """Small grayscale images: digits, letters, symbols (flip would change them)."""
+        return self.shape[2] == 1 and max(self.shape[:2]) <= GLYPH_SIDE
+
+    def describe(self) -> str:
+        """``"375 images of 64x64x3 in 5 classes"``."""
+        return (
+            f"{self.images:,} images of {'x'.join(map(str, self.shape))} in {self.classes} classes"
+        )
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """A recipe's values for one dataset: ``train`` (TrainSettings fields; the rest keep their
+    defaults), the augmentation preset (``flowerdash.augment.AUGMENT_PRESETS``) and one
+    reason per choice, for the explanation."""
+
+    train: Mapping[str, Any]
+    augment_preset: str
+    reasons: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """A named way to train. ``propose(profile)`` gives its values for a dataset;
+    ``suitability(profile)`` (None: ``auto`` never picks it) gives a score, > 0 when ``auto``
+    may pick it, and the reason shown when it does."""
+
+    name: str
+    summary: str
+    propose: Callable[[DataProfile], Proposal]
+    suitability: Callable[[DataProfile], tuple[float, str]] | None = None
+
+
+RECIPES: dict[str, Recipe] = {}
+
+
+def register_recipe(recipe: Recipe) -> Recipe:
+    """Add ``recipe`` (a new name, not ``auto``) to the registry; return it."""
+    if recipe.name in RECIPES or recipe.name == AUTO:
+        raise ValueError(f"recipe {recipe.name!r} is already registered")
+    RECIPES[recipe.name] = recipe
+    return recipe
+
+
+def recipe_names() -> tuple[str, ...]:
+    """``auto`` and every registered recipe, for a choice list."""
+    return (AUTO, *RECIPES)
+
+
+def _tutorial(profile: DataProfile) -> Proposal:
+    return Proposal(
+        {},
+        "photos",
+        ("the tutorial's MiniVGGNet, SGD 0.01 with decay 0.01/epochs, 75 epochs, batch 32 and "
+         "its flip + affine augmentation, exactly as the tutorial trains",),
+    )  # fmt: skip
+
+
+def _scratch(profile: DataProfile) -> Proposal:
+    stride = 2 if profile.side >= STRIDE2_SIDE else 1
+    train: dict[str, Any] = {
+        "model": "resnet18",
+        "width": 0.25,
+        "stem_stride": stride,
+        "preactivation": True,
+        "optimizer": "adamw",
+        "learning_rate": 0.003,
+        "weight_decay": 0.05,
+        "schedule": "warmup_cosine",
+        "warmup": 0.05,
+        "label_smoothing": 0.1,
+        "batchnorm": "adaptive",
+        "batch_size": 64 if profile.images >= 10_000 else 32,
+    }
+    low, high = SCRATCH_EPOCHS
+    train["epochs"] = min(high, max(low, round(SCRATCH_IMAGES_SEEN / max(1, profile.images))))
+    cost = model_cost("resnet18", profile.shape, max(2, profile.classes), _options(train))
+    reasons = [
+        f"a pre-activation ResNet-18 at width 0.25 ({cost.summary()}) with a stride-"
+        + (
+            f"2 stem, since the images are {profile.side} pixels or more a side"
+            if stride == 2
+            else f"1 stem, keeping the full resolution of {profile.side}-pixel images"
+        ),
+        "AdamW (lr 0.003, weight decay 0.05) with warmup and cosine decay over the run's "
+        "steps, label smoothing 0.1, BatchNorm momentum fitted to the run's length",
+        f"{train['epochs']} epochs (about {SCRATCH_IMAGES_SEEN:,} images seen, within "
+        f"{low}-{high} epochs) for {profile.images:,} training images",
+    ]
+    if profile.looks_like_glyphs:
+        preset = "glyphs"
+        reasons.append(
+            "glyphs augmentation (small rotation, shift, zoom; no flip or shear): small "
+            "grayscale images look like characters, which a mirror or a slant changes"
+        )
+    else:
+        preset = "photos"
+        train["flip_tta"] = True
+        reasons.append(
+            "photos augmentation (flip, rotation, zoom, shift, shear) and flip test-time "
+            "augmentation reported next to the plain score"
+        )
+    return Proposal(train, preset, tuple(reasons))
+
+
+def _options(train: Mapping[str, Any]) -> Any:
+    return TrainSettings.from_dict(dict(train)).model_options
+
+
+register_recipe(
+    Recipe(
+        "tutorial",
+        "the tutorial's recipe, unchanged: MiniVGGNet, SGD with its decay, 75 epochs",
+        _tutorial,
+    )
+)
+register_recipe(
+    Recipe(
+        "scratch",
+        "a small pre-activation ResNet trained from random weights: AdamW, warmup + cosine, "
+        "label smoothing, augmentation suited to the images",
+        _scratch,
+        suitability=lambda profile: (
+            1.0,
+            "it trains from random weights on images of any size and channel count",
+        ),
+    )
+)
+
+
+def choose_recipe(profile: DataProfile) -> tuple[Recipe, str]:
+    """The recipe ``auto`` picks for ``profile`` and why (the highest suitability > 0)."""
+    scored = [
+        (*recipe.suitability(profile), recipe)
+        for recipe in RECIPES.values()
+        if recipe.suitability is not None
+    ]
+    scored = [item for item in scored if item[0] > 0]
+    if not scored:
+        raise ConfigError(f"no recipe suits {profile.describe()}")
+    _score, reason, recipe = max(scored, key=lambda item: item[0])
+    return recipe, reason
+
+
+@dataclass(frozen=True)
+class ResolvedRecipe:
+    """A recipe applied to a dataset, explicit values on top.
+
+    ``requested`` is what the user asked for (``auto`` or a name), ``name`` the recipe used,
+    ``overridden`` the setting names the user set explicitly, ``explanation`` the text the page
+    and the CLI show.
+    """
+
+    requested: str
+    name: str
+    settings: TrainSettings
+    augment: AugmentSettings
+    augment_preset: str
+    overridden: tuple[str, ...] = ()
+    explanation: str = ""
+    profile: DataProfile | None = field(default=None, compare=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The record ``config.json`` keeps under ``recipe`` (the resolved values themselves
+        are its ``settings`` and ``augment``)."""
+        return {
+            "requested": self.requested,
+            "name": self.name,
+            "augment_preset": self.augment_preset,
+            "overridden": list(self.overridden),
+            "explanation": self.explanation,
+        }
+
+
+def resolve_recipe(
+    name: str,
+    profile: DataProfile,
+    *,
+    train: Mapping[str, Any] | None = None,
+    augment: Mapping[str, Any] | None = None,
+    preset: str | None = None,
+) -> ResolvedRecipe:
+    """Apply recipe ``name`` (or ``auto``) to ``profile``, then the explicit ``train`` and
+    ``augment`` values and augmentation ``preset``, which win over the recipe's.
+
+    Raises ConfigError for an unknown recipe or preset, or a value out of range.
+    """
+    train, augment = dict(train or {}), dict(augment or {})
+    if name == AUTO:
+        recipe, why = choose_recipe(profile)
+        lead = f"Chose the {recipe.name} recipe for {profile.describe()} because {why}."
+    elif name in RECIPES:
+        recipe = RECIPES[name]
+        lead = f"The {recipe.name} recipe for {profile.describe()}."
+    else:
+        raise ConfigError(f"unknown recipe {name!r}; expected one of: {', '.join(recipe_names())}")
+    proposal = recipe.propose(profile)
+    chosen_preset = preset or proposal.augment_preset
+    settings = TrainSettings.from_dict({**proposal.train, **train})
+    augment_settings = AugmentSettings.from_dict(
+        {**augment_preset(chosen_preset).to_dict(), **augment}
+    )
+    overridden = tuple(train) + tuple(augment) + (("augment_preset",) if preset else ())
+    lines = [lead, *(f"- {reason}" for reason in proposal.reasons)]
+    if overridden:
+        lines.append(f"- your own values for: {', '.join(overridden)}")
+    return ResolvedRecipe(
+        requested=name,
+        name=recipe.name,
+        settings=settings,
+        augment=augment_settings,
+        augment_preset=chosen_preset,
+        overridden=overridden,
+        explanation="\n".join(lines),
+        profile=profile,
+    )
