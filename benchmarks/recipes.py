@@ -94,7 +94,7 @@ def datasets(folder: Path, names: list[str]) -> dict[str, tuple[Path, Path]]:
             csvs / "fashion_mnist_kaggle_subset_lf/fashion-mnist_train.csv", folder, "fashion",
             750, header=True,
         )  # fmt: skip
-    return found
+    return {name: found[name] for name in names if name in found}
 
 
 def run_one(
