@@ -14,7 +14,7 @@ from collections import Counter
 import numpy as np
 import streamlit as st
 
-from flowerdash.augment import AUGMENT_PARAMS, AugmentSettings
+from flowerdash.augment import AUGMENT_PARAMS, AugmentSettings, flip_warning
 from flowerdash.charts.data import image_grid
 from flowerdash.errors import ConfigError, DatasetError
 from flowerdash.settings import TrainSettings
@@ -65,7 +65,7 @@ def reset_settings() -> None:
     keep_chosen_settings()
 
 
-def settings_panel() -> AugmentSettings:
+def settings_panel(shape: tuple[int, int, int]) -> AugmentSettings:
     st.subheader("Settings")
     values = settings_widgets(
         AUGMENT_PARAMS,
@@ -88,6 +88,13 @@ def settings_panel() -> AugmentSettings:
     if settings.is_identity:
         notes.append("Every parameter is off: training sees the images unchanged.")
     st.caption(" ".join(notes))
+    warning = flip_warning(settings, shape)
+    if warning:
+        st.warning(warning, icon=":material/flip:")
+    st.caption(
+        "Values changed here win over the Train page's recipe; values left at these defaults "
+        "follow the recipe's preset (glyphs for small grayscale images, photos otherwise)."
+    )
     if (repo_root() / "pages/3_Train.py").is_file():
         st.page_link(
             "pages/3_Train.py", label="Train with these settings", icon=":material/model_training:"
@@ -213,7 +220,7 @@ except (DatasetError, ConfigError) as error:
 
 settings_column, preview_column = st.columns([1.2, 3], gap="large")
 with settings_column, st.container(border=True):
-    chosen = settings_panel()
+    chosen = settings_panel(tuple(int(v) for v in dataset.images.shape[1:]))
 with preview_column, errors_shown():
     variants_panel(dataset.images, dataset.labels, list(dataset.classes), chosen)
 with errors_shown():

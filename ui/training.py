@@ -19,9 +19,19 @@ from flowerdash.augment import AUGMENT_PARAMS, AugmentSettings
 from flowerdash.charts.training import live_training_figure
 from flowerdash.errors import FlowerdashError
 from flowerdash.live_progress import LiveProgress, format_duration, summarize
-from flowerdash.settings import TRAIN_PARAMS, ParamSpec, param
+from flowerdash.models import model_cost
+from flowerdash.recipes import (
+    DEFAULT_RECIPE,
+    RECIPES,
+    DataProfile,
+    ResolvedRecipe,
+    recipe_names,
+    resolve_recipe,
+)
+from flowerdash.settings import TRAIN_PARAMS, ParamSpec, TrainSettings, param
 from ui import state
-from ui.errors import show_error
+from ui.errors import errors_shown, show_error
+from ui.loaders import load_dataset_cached
 from ui.widgets import PERSIST, settings_values, settings_widgets, widget_key, widget_label
 
 REFRESH_SECONDS = 1.0
@@ -41,6 +51,9 @@ DEVICES_HELP = (
     "this is one device. Several processes or machines: see docs/scale-out.md."
 )
 LOG_LINES = 40
+RECIPE_KEY = "train.recipe"
+#: The (recipe, dataset) whose values the settings widgets were last set to.
+RECIPE_APPLIED_KEY = "flowerdash.train.recipe_applied"
 
 #: Badge text, colour and icon of each run state (``queued`` reads "starting" to the user).
 STATE_BADGES: dict[str, tuple[str, str, str]] = {
@@ -95,9 +108,17 @@ def shown_run(runs_folder: Path) -> Path | None:
 
 
 def train_arguments(
-    dataset: state.DatasetChoice, values: dict[str, Any], augment: AugmentSettings
+    dataset: state.DatasetChoice,
+    values: dict[str, Any],
+    augment: dict[str, Any],
+    recipe: ResolvedRecipe | None = None,
 ) -> list[str]:
-    """Return the ``train`` command's options for the chosen data and settings."""
+    """Return the ``train`` command's options for the chosen data and settings.
+
+    ``augment`` holds the augmentation values to pass (see :func:`augmentation_overrides`).
+    With ``recipe``, the options are ``--recipe NAME`` and only the training values that differ
+    from the recipe's, so ``config.json`` records what the user changed.
+    """
     if dataset.test_path is None:
         raise FlowerdashError(
             f"{dataset.name}: training needs a test set; choose a test CSV on the Data page"
@@ -105,9 +126,40 @@ def train_arguments(
     arguments = ["--train", str(dataset.train_path), "--test", str(dataset.test_path)]
     if dataset.shape is not None:
         arguments += ["--shape", "x".join(str(n) for n in dataset.shape)]
+    if recipe is not None:
+        arguments += ["--recipe", recipe.requested]
+        proposed = recipe.settings.to_dict()
+        values = {name: value for name, value in values.items() if proposed.get(name) != value}
     arguments += launcher.settings_arguments(TRAIN_PARAMS, values)
-    arguments += launcher.settings_arguments(AUGMENT_PARAMS, augment.to_dict())
+    arguments += launcher.settings_arguments(AUGMENT_PARAMS, augment)
     return arguments
+
+
+def page_recipe(dataset: state.DatasetChoice, name: str) -> ResolvedRecipe:
+    """The recipe ``name`` resolved for the chosen training data (read through the cache).
+
+    Raises FlowerdashError for an unreadable file or data no recipe can train.
+    """
+    loaded = load_dataset_cached(dataset.train_path, dataset.shape)
+    return resolve_recipe(name, DataProfile.of(loaded.dataset))
+
+
+def augmentation_overrides() -> dict[str, Any]:
+    """The augmentation values set on the Augmentation page that differ from its defaults:
+    they win over the recipe's preset; the others follow the preset."""
+    defaults = AugmentSettings().to_dict()
+    chosen = state.current_augment_settings().to_dict()
+    return {name: value for name, value in chosen.items() if defaults[name] != value}
+
+
+def apply_recipe_to_widgets(recipe: ResolvedRecipe, marker: str) -> None:
+    """Set the settings widgets to the recipe's values once per (recipe, dataset) ``marker``,
+    before they are drawn; the user's changes after that stay until either changes."""
+    if st.session_state.get(RECIPE_APPLIED_KEY) == marker:
+        return
+    for spec in TRAIN_PARAMS:
+        st.session_state[widget_key(spec, SETTINGS_PREFIX)] = getattr(recipe.settings, spec.name)
+    st.session_state[RECIPE_APPLIED_KEY] = marker
 
 
 def spec_spans_decades(spec: ParamSpec) -> bool:
@@ -169,8 +221,10 @@ def _start() -> None:
     clicked at once reaches the server with the click, after that run.
     """
     try:
+        dataset = state.current_dataset()
+        recipe = page_recipe(dataset, st.session_state.get(RECIPE_KEY, DEFAULT_RECIPE))
         arguments = train_arguments(
-            state.current_dataset(), chosen_train_settings(), state.current_augment_settings()
+            dataset, chosen_train_settings(), augmentation_overrides(), recipe
         )
         if st.session_state.get(DEVICES_KEY, "none") != "none":
             arguments += ["--distribute", st.session_state[DEVICES_KEY]]
@@ -196,9 +250,25 @@ def settings_panel(runs_folder: Path) -> None:
     test_name = dataset.test_path.name if dataset.test_path else "no test set"
     st.markdown(f"**Data:** {dataset.name}  \n`{dataset.train_path.name}` / `{test_name}`")
     st.page_link("pages/1_Data.py", label="Change the data", icon=":material/table:")
+    recipe_name = st.selectbox(
+        "Recipe",
+        recipe_names(),
+        key=RECIPE_KEY,
+        persist_state=PERSIST,
+        help="Sets every training setting below together (you can still change any). "
+        + " ".join(f"{r.name}: {r.summary}." for r in RECIPES.values())
+        + " auto: picks a recipe and its values from the data and says why.",
+    )
+    recipe: ResolvedRecipe | None = None
+    with errors_shown():
+        recipe = page_recipe(dataset, recipe_name)
+    if recipe is not None:
+        apply_recipe_to_widgets(recipe, f"{recipe_name}|{dataset.train_path}|{dataset.shape}")
+        st.info(recipe.explanation, icon=":material/auto_awesome:")
     by_name = {spec.name: spec for spec in TRAIN_PARAMS}
     first = [by_name["model"], by_name["mode"]]
     values = settings_widgets(first, {}, key_prefix=SETTINGS_PREFIX)
+    cost_line = st.empty()
     st.caption(MODE_LINES.get(values["mode"], ""))
     for spec in TRAIN_PARAMS:
         if spec.name in values:
@@ -214,8 +284,20 @@ def settings_panel(runs_folder: Path) -> None:
         key=DEVICES_KEY,
         help=DEVICES_HELP,
     )
+    if recipe is not None and recipe.profile is not None:
+        with errors_shown():
+            profile = recipe.profile
+            options = TrainSettings.from_dict(values).model_options
+            cost = model_cost(values["model"], profile.shape, max(2, profile.classes), options)
+            cost_line.caption(f"{values['model']} on these images: {cost.summary()}.")
+    overrides = augmentation_overrides()
+    if recipe is not None:
+        augment = AugmentSettings.from_dict({**recipe.augment.to_dict(), **overrides})
     if values.get("augment", param(TRAIN_PARAMS, "augment").default):
-        st.caption(f"Augmentation: {_augmentation_summary(augment)}.")
+        source = f"the recipe's {recipe.augment_preset} preset" if recipe else "its page"
+        if recipe is not None and overrides:
+            source += f", {', '.join(overrides)} from the Augmentation page"
+        st.caption(f"Augmentation ({source}): {_augmentation_summary(augment)}.")
     else:
         st.caption("Augmentation is off: training sees the images as they are.")
     st.page_link("pages/2_Augmentation.py", label="Tune augmentation", icon=":material/tune:")
