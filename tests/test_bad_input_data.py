@@ -280,7 +280,12 @@ def test_a_wide_first_line_is_read_without_an_object_per_field(tmp_path):
 
 
 @pytest.mark.parametrize("label_last", [False, True])
-def test_lines_wider_than_a_chunk_decode_in_pieces_and_report_errors_exactly(tmp_path, label_last):
+def test_very_wide_lines_decode_in_pieces_and_report_errors_exactly(
+    tmp_path, label_last, monkeypatch
+):
+    from flowerdash.data import parser
+
+    monkeypatch.setattr(parser, "WIDE_LINE_BYTES", parser.CHUNK_BYTES)  # 160,000 values wide
     rng = np.random.default_rng(3)
     images = rng.integers(0, 256, (3, 400 * 400)).astype(np.uint8)  # 1.4 MB a line
 

@@ -199,6 +199,7 @@ def test_lines_decoded_in_pieces_give_what_whole_lines_give(tmp_path, monkeypatc
     expected = _outcome(path)
     with monkeypatch.context() as patch:
         patch.setattr(parser, "CHUNK_BYTES", 16)
+        patch.setattr(parser, "WIDE_LINE_BYTES", 16)
         patch.setitem(parser.iter_decoded.__kwdefaults__, "chunk_bytes", 16)
         found = _outcome(path)
     assert found[0] == expected[0], (found, expected)

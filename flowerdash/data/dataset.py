@@ -12,7 +12,7 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
-from flowerdash.data import cache
+from flowerdash.data import cache, parser
 from flowerdash.data.csv_format import (
     CsvLayout,
     detect_layout,
@@ -217,8 +217,8 @@ def _parse(
         memory = _MemorySink(row_bytes, estimate)
     if threads is None and stat.st_size < 8 * CHUNK_BYTES:
         threads = 1  # a small file: starting threads would cost more than they save
-    if line_limit(layout.field_count) > 4 * CHUNK_BYTES:
-        threads = 1  # very wide lines: one chunk (and its scratch arrays) in memory at a time
+    if line_limit(layout.field_count) > parser.WIDE_LINE_BYTES:
+        threads = 1  # very wide lines: one line (and its scratch arrays) in memory at a time
     labels = ParsedLabels(path=name)
     rows = 0
     try:

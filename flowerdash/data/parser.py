@@ -44,6 +44,11 @@ from flowerdash.errors import DatasetError
 #: Bytes of CSV decoded at a time (the bounded buffer; lines are never split across chunks).
 CHUNK_BYTES = 512 * 1024
 
+#: Lines that may be longer than this (``line_limit``; over a million values, e.g. 600x600
+#: RGB) are read one a chunk and decoded in pieces of ``CHUNK_BYTES``, single-threaded, so
+#: memory follows one line; narrower lines keep the faster whole-chunk decoding.
+WIDE_LINE_BYTES = 16 * CHUNK_BYTES
+
 #: Longest label accepted, in bytes (a label is a class name, not a document).
 LABEL_LIMIT = 1024
 
@@ -137,7 +142,7 @@ def iter_chunks(
     """
     limit = line_limit(layout.field_count)
     size = max(chunk_bytes, limit + 1)
-    one_line = limit > chunk_bytes
+    one_line = limit > WIDE_LINE_BYTES
     cr_only = layout.line_ending == "\r"
     pending = _normalize_endings(start, cr_only)  # data read but not yet in a chunk
     line_number = layout.first_data_line
@@ -172,8 +177,8 @@ def iter_chunks(
                 end += 1
             else:
                 pending = b"\n"
-        # wide lines (over a chunk each): one line a chunk, so that decoding holds one line's
-        # scratch arrays, not those of the two or three a buffer of `limit` bytes may hold
+        # very wide lines (WIDE_LINE_BYTES): one line a chunk, decoded in pieces, so that
+        # memory follows one line, not the two or three a buffer of `limit` bytes may hold
         cut = (buffer.find if one_line else buffer.rfind)(b"\n", _PAD, end)
         if cut < 0:  # no line break in `size` > limit bytes
             raise DatasetError(
@@ -324,7 +329,7 @@ def decode_chunk(
     chunk), the pixels are its first rows."""
     column = layout.label_column
     if column in (0, layout.field_count - 1):
-        if line_limit(layout.field_count) > CHUNK_BYTES:
+        if line_limit(layout.field_count) > WIDE_LINE_BYTES:
             fast = _decode_wide_line(chunk, layout, out)
         else:
             fast = decode_fields(chunk, layout.field_count, column, out)
@@ -340,8 +345,8 @@ def decode_chunk(
 def _decode_wide_line(
     chunk: np.ndarray, layout: CsvLayout, out: np.ndarray | None
 ) -> tuple[np.ndarray, ChunkLabels] | None:
-    """Decode a chunk holding one line longer than ``CHUNK_BYTES`` (``iter_chunks`` gives such
-    lines one a chunk) in pieces of about ``CHUNK_BYTES`` cut at commas, so that the scratch
+    """Decode a chunk holding one very wide line (``WIDE_LINE_BYTES``: ``iter_chunks`` gives
+    such lines one a chunk) in pieces of about ``CHUNK_BYTES`` cut at commas, so that the scratch
     arrays follow a piece, not the line (a 2000x2000 RGB line has 12 million values). Returns
     ``None`` for anything the fast path does not take; the line-by-line path then decides."""
     body = chunk[_PAD:]
