@@ -265,7 +265,11 @@ def resolve_recipe(
     overridden = tuple(train) + tuple(augment) + (("augment_preset",) if preset else ())
     lines = [lead, *(f"- {reason}" for reason in proposal.reasons)]
     if overridden:
-        lines.append(f"- your own values for: {', '.join(overridden)}")
+        given = {**train, **augment, **({"augment_preset": preset} if preset else {})}
+        lines.append(
+            "- your own values win over the recipe's: "
+            + ", ".join(f"{name} {given[name]}" for name in overridden)
+        )
     return ResolvedRecipe(
         requested=name,
         name=recipe.name,

@@ -426,7 +426,8 @@ def _train_and_report(writer: RunWriter, job: TrainJob, data: PreparedData, *, v
         HistoryPublisher(writer, writer.file(CSV_LOGGER_FILE)),
     ]
     print(
-        f"training {settings.model} on {len(data.train_labels)} images "
+        f"training {settings.model} ({model.count_params():,} parameters) on "
+        f"{len(data.train_labels)} images "
         f"({'x'.join(map(str, data.shape))}, {len(data.classes)} classes), validating on "
         f"{len(data.test_labels)}; mode {settings.mode}, {settings.epochs} epochs, "
         f"batch size {settings.batch_size}, {settings.optimizer} lr {settings.learning_rate} "
