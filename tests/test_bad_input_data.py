@@ -163,11 +163,13 @@ def test_cache_clear_reports_only_the_bytes_it_freed(tmp_path, capsys):
     notes = folder / "entries" / "my-notes.txt"
     notes.write_bytes(b"x" * 100_000)  # not the cache's: stays, and is not counted
     (folder / "keep.bin").write_bytes(b"y" * 50_000)
+    (folder / "index" / ".tmp-123-abcdef-x.json").write_bytes(b"{}")  # a killed atomic write
     own = cache_info()["bytes"]
     assert own > 50 * 784 and own < 100_000
     assert main(["cache", "clear", "--json"]) == 0
     assert f'"freed_bytes": {own}' in capsys.readouterr().out
     assert notes.exists() and (folder / "keep.bin").exists()
+    assert not (folder / "index").exists()  # emptied, so removed
     assert clear_cache() == 0
 
 

@@ -307,8 +307,9 @@ def cache_status(
     return CacheStatus(os.fspath(path), state, None, None, str(folder))
 
 
-_OWN_ENTRY = re.compile(r"[0-9a-f]{64}\.(pixels|codes|json)|\.parsing\..*|\..*\.tmp")
-_OWN_INDEX = re.compile(r"[0-9a-f]{32}\.json|\..*\.tmp")
+# entries, index records, and the temporary files of a parse or an atomic write left behind
+_OWN_ENTRY = re.compile(r"[0-9a-f]{64}\.(pixels|codes|json)|\.parsing\..*|\..*\.tmp|\.tmp-.*")
+_OWN_INDEX = re.compile(r"[0-9a-f]{32}\.json|\..*\.tmp|\.tmp-.*")
 
 
 def _own_files(cache_dir: Path) -> Iterator[tuple[Path, int]]:
