@@ -239,7 +239,8 @@ def test_two_local_processes_write_one_complete_run_directory(
             subprocess.Popen(
                 [
                     sys.executable, "-m", "flowerdash", "train", "--train", str(train),
-                    "--test", str(test), "--epochs", "1", "--batch-size", "6", "--no-augment",
+                    "--test", str(test), "--recipe", "tutorial", "--epochs", "1",
+                    "--batch-size", "6", "--no-augment",
                     "--distribute", "processes", "--num-processes", "2",
                     "--runs-dir", str(tmp_path / "runs"), "--run-id", "r", "--verbose", "2",
                 ],
