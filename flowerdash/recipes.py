@@ -189,6 +189,60 @@ register_recipe(
     )
 )
 
+#: ``transfer`` trains for about this many images seen, within these epochs (each costs a
+#: pass of the backbone: on 2 CPU cores, tens of images/s at 160 pixels).
+TRANSFER_IMAGES_SEEN = 6_000
+TRANSFER_EPOCHS = (5, 10)
+
+
+def _transfer(profile: DataProfile) -> Proposal:
+    from flowerdash.pretrained.transfer import PRETRAINED_INPUT_SIZE
+
+    low, high = TRANSFER_EPOCHS
+    epochs = min(high, max(low, round(TRANSFER_IMAGES_SEEN / max(1, profile.images))))
+    train: dict[str, Any] = {
+        "model": "efficientnet_lite0",
+        "input_size": PRETRAINED_INPUT_SIZE,
+        "optimizer": "adam",
+        "learning_rate": 0.001,
+        "schedule": "constant",
+        "frozen_epochs": 2,
+        "fine_tune_blocks": 5,
+        "fine_tune_rate": 0.1,
+        "epochs": epochs,
+        "batch_size": 32,
+        "flip_tta": profile.shape[2] == 3,
+    }
+    cost = model_cost("efficientnet_lite0", profile.shape, max(2, profile.classes), _options(train))
+    reasons = [
+        f"EfficientNet-Lite0 pretrained on ImageNet ({cost.summary()}; weights installed "
+        f"locally, nothing downloaded), the images resized to {PRETRAINED_INPUT_SIZE} pixels "
+        "inside the model (benchmarks/transfer_resolution.py: accuracy against time)",
+        f"{train['frozen_epochs']} epochs of the new classifier on the frozen backbone (Adam, "
+        f"lr {train['learning_rate']:g}), then the top {train['fine_tune_blocks']} of 16 blocks "
+        f"fine-tuned at lr {train['learning_rate'] * train['fine_tune_rate']:g}; BatchNorm keeps "
+        "ImageNet's statistics",
+        f"{epochs} epochs (about {TRANSFER_IMAGES_SEEN:,} images seen, within {low}-{high}) "
+        f"for {profile.images:,} training images",
+    ]
+    preset = "glyphs" if profile.looks_like_glyphs else "photos"
+    reasons.append(
+        f"{preset} augmentation" + (", flip test-time augmentation" if train["flip_tta"] else "")
+    )
+    return Proposal(train, preset, tuple(reasons))
+
+
+register_recipe(
+    Recipe(
+        "transfer",
+        "EfficientNet-Lite0 pretrained on ImageNet: the new classifier on the frozen backbone, "
+        "then the top blocks fine-tuned, in one run",
+        _transfer,
+        # Not weighed by auto yet: on the bundled flowers it has not (yet) been measured to
+        # beat scratch on this machine, and it costs 7x its MACs per image.
+    )
+)
+
 
 def choose_recipe(profile: DataProfile) -> tuple[Recipe, str]:
     """The recipe ``auto`` picks for ``profile`` and why (the highest suitability > 0)."""

@@ -15,6 +15,7 @@ from typing import Any, ClassVar, Literal, Self
 
 from flowerdash.errors import ConfigError
 from flowerdash.models import MODELS, ModelOptions
+from flowerdash.pretrained.transfer import PRETRAINED_INPUT_SIZE
 
 ParamKind = Literal["float", "int", "bool", "choice"]
 
@@ -292,6 +293,55 @@ TRAIN_PARAMS: tuple[ParamSpec, ...] = (
         "batches. Validation and test images are never augmented.",
     ),
     ParamSpec(
+        "input_size",
+        "Pretrained input size",
+        "int",
+        PRETRAINED_INPUT_SIZE,
+        "Pretrained models only: images are resized inside the model to this many pixels a "
+        "side before the backbone (larger sees more of what it learned on ImageNet, and costs "
+        "more; benchmarks/transfer_resolution.py compares 64, 128, 160 and 224).",
+        unit="pixels",
+        minimum=32,
+        maximum=512,
+        step=16,
+    ),
+    ParamSpec(
+        "frozen_epochs",
+        "Head-only epochs",
+        "int",
+        3,
+        "Pretrained models only: the first epochs train only the new classifier on the frozen "
+        "backbone; fine-tuning follows in the same run.",
+        unit="epochs",
+        minimum=0,
+        maximum=1000,
+        step=1,
+    ),
+    ParamSpec(
+        "fine_tune_blocks",
+        "Fine-tuned blocks",
+        "int",
+        5,
+        "Pretrained models only: after the head-only epochs, the top blocks of the backbone "
+        "(of 16; with its 1x1 head) learn too. BatchNorm statistics stay ImageNet's.",
+        unit="blocks",
+        minimum=0,
+        maximum=16,
+        step=1,
+    ),
+    ParamSpec(
+        "fine_tune_rate",
+        "Fine-tuning rate factor",
+        "float",
+        0.1,
+        "Pretrained models only: the fine-tuning epochs use the learning rate times this "
+        "(a lower rate keeps what the backbone learned).",
+        unit="x learning rate",
+        minimum=0.0001,
+        maximum=1.0,
+        step=0.01,
+    ),
+    ParamSpec(
         "seed",
         "Random seed",
         "int",
@@ -327,12 +377,16 @@ class TrainSettings(DeclaredSettings):
     batchnorm: str = "keras"
     flip_tta: bool = False
     augment: bool = True
+    input_size: int = PRETRAINED_INPUT_SIZE
+    frozen_epochs: int = 3
+    fine_tune_blocks: int = 5
+    fine_tune_rate: float = 0.1
     seed: int = 42
 
     @property
     def model_options(self) -> ModelOptions:
-        """The residual nets' shape options."""
-        return ModelOptions(self.width, self.stem_stride, self.preactivation)
+        """The models' shape options (the residual nets', the pretrained one's input size)."""
+        return ModelOptions(self.width, self.stem_stride, self.preactivation, self.input_size)
 
 
 def param(specs: Sequence[ParamSpec], name: str) -> ParamSpec:

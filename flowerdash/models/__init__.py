@@ -156,6 +156,46 @@ register_model(
 )
 
 
+@dataclass(frozen=True)
+class PretrainedSpec(ModelSpec):
+    """EfficientNet-Lite0 with ImageNet weights (:mod:`flowerdash.pretrained.transfer`): any
+    image size and channel count (resized to ``options.input_size`` inside the model), a new
+    classifier; trained in two phases (:mod:`flowerdash.train.phases`)."""
+
+    def outputs(self, x: Any, num_classes: int, options: ModelOptions) -> Any:
+        from flowerdash.pretrained.transfer import transfer_outputs
+
+        return transfer_outputs(x, num_classes, options.input_size)
+
+    def cost(
+        self, input_shape: tuple[int, ...], num_classes: int, options: ModelOptions
+    ) -> ModelCost:
+        from flowerdash.pretrained.efficientnet_lite import HEAD_FILTERS
+        from flowerdash.pretrained.transfer import backbone_cost
+
+        backbone = backbone_cost(options.input_size)
+        head = HEAD_FILTERS * num_classes
+        return ModelCost(
+            backbone.params + head + num_classes,
+            backbone.macs + head,
+            backbone.activations + num_classes,
+            max(backbone.largest_layer, head),
+        )
+
+
+register_model(
+    PretrainedSpec(
+        "efficientnet_lite0",
+        "EfficientNet-Lite0 pretrained on ImageNet (Apache-2.0 weights from the TensorFlow TPU "
+        "release, installed with the requirements: nothing is downloaded); images resized to "
+        "the input size inside the model, a new classifier trained first on the frozen "
+        "backbone, then the top blocks fine-tuned.",
+        network=None,  # type: ignore[arg-type]  (outputs and cost are its own)
+        uses_options=False,
+    )
+)
+
+
 def _spec(name: str) -> ModelSpec:
     if name not in MODELS:
         raise ConfigError(f"unknown model {name!r}; expected one of: {', '.join(MODELS)}")

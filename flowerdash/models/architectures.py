@@ -6,20 +6,24 @@ from dataclasses import dataclass
 from typing import Any
 
 from flowerdash.models.network import Network
+from flowerdash.pretrained.transfer import PRETRAINED_INPUT_SIZE
 
 
 @dataclass(frozen=True)
 class ModelOptions:
-    """Shape options of the residual nets (MiniVGGNet, the tutorial's, ignores them).
+    """Shape options of the residual nets (MiniVGGNet, the tutorial's, ignores them) and the
+    pretrained model.
 
     ``width`` multiplies every stage's filter count; ``stem_stride`` 2 halves the image in the
     first convolution (a quarter of the cost, for images of 48 pixels and more);
-    ``preactivation`` uses He et al.'s 2016 block order (BatchNorm, ReLU, convolution).
+    ``preactivation`` uses He et al.'s 2016 block order (BatchNorm, ReLU, convolution);
+    ``input_size`` is the side the pretrained model resizes images to.
     """
 
     width: float = 1.0
     stem_stride: int = 1
     preactivation: bool = False
+    input_size: int = PRETRAINED_INPUT_SIZE
 
 
 def minivggnet(net: Network, x: Any, num_classes: int, options: ModelOptions) -> Any:

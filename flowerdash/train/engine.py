@@ -15,6 +15,7 @@ a stopped or interrupted run from its last saved epoch (Keras BackupAndRestore).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
 import platform
@@ -35,6 +36,7 @@ from flowerdash.models import check_model_fits
 from flowerdash.settings import TrainSettings
 from flowerdash.train import distribute
 from flowerdash.train.distribute import DistributeOptions
+from flowerdash.train.phases import TrainingPhase, describe_phases, training_phases
 from flowerdash.train.rundir import RunWriter, Tee, process_started, stdout_is
 
 #: CSVLogger's own file; ``history.csv`` is its atomic copy, published after every epoch.
@@ -362,12 +364,7 @@ def _train_and_report(writer: RunWriter, job: TrainJob, data: PreparedData, *, v
         ProgressWriter,
         StopWatcher,
     )
-    from flowerdash.train.optimizers import (
-        batchnorm_momentum,
-        build_loss,
-        build_optimizer,
-        set_batchnorm_momentum,
-    )
+    from flowerdash.train.optimizers import batchnorm_momentum, set_batchnorm_momentum
     from flowerdash.train.plot import save_training_plot
 
     settings = job.settings
@@ -386,11 +383,7 @@ def _train_and_report(writer: RunWriter, job: TrainJob, data: PreparedData, *, v
     steps_per_epoch = -(-len(data.train_labels) // settings.batch_size)
     if settings.batchnorm == "adaptive":
         set_batchnorm_momentum(model, batchnorm_momentum(settings.epochs * steps_per_epoch))
-    model.compile(
-        optimizer=build_optimizer(settings, steps_per_epoch),
-        loss=build_loss(settings.label_smoothing, len(data.classes)),
-        metrics=["accuracy"],
-    )
+    phases = _phases(settings, model)
 
     backup_dir = writer.file(runs.BACKUP)
     initial_epoch = backup_epoch(backup_dir)
@@ -435,37 +428,29 @@ def _train_and_report(writer: RunWriter, job: TrainJob, data: PreparedData, *, v
         f"{cluster.replicas} device(s) in {cluster.processes} process(es)"
         + (f", resuming after epoch {initial_epoch}" if initial_epoch else "")
     )
+    if len(phases) > 1 or phases[0].trainable_blocks is not None:
+        print("phases: " + describe_phases(phases))
     stop.install_signal_handlers()
     try:
-        if initial_epoch < settings.epochs:
-            if settings.mode == "memory":
-                model.fit(
-                    np.asarray(train_images),
-                    train_labels,
-                    batch_size=batch_size,
-                    epochs=settings.epochs,
-                    initial_epoch=initial_epoch,
-                    validation_data=(np.asarray(data.test.images), data.test_labels),
-                    shuffle=True,
-                    callbacks=callbacks,
-                    verbose=verbose,
-                )
-            elif settings.mode == "stream":
-                model.fit(
-                    train_batches,
-                    epochs=settings.epochs,
-                    initial_epoch=initial_epoch,
-                    validation_data=test_batches,
-                    shuffle=False,  # ImageBatches reshuffles itself, seeded, every epoch
-                    callbacks=callbacks,
-                    verbose=verbose,
-                )
-            elif settings.mode == "manual":
-                _fit_manually(
-                    model, train_batches, test_batches, settings.epochs, callbacks, verbose
-                )
-            else:
-                raise ConfigError(f"unknown training mode {settings.mode!r}")
+        for phase in phases:
+            if phase.end <= initial_epoch:
+                continue
+            if stop.requested:
+                break
+            _fit_phase(
+                model,
+                settings,
+                phase,
+                initial_epoch=max(initial_epoch, phase.start),
+                steps_per_epoch=steps_per_epoch,
+                num_classes=len(data.classes),
+                callbacks=callbacks,
+                train_arrays=(train_images, train_labels, batch_size),
+                test_arrays=(data.test.images, data.test_labels),
+                train_batches=train_batches,
+                test_batches=test_batches,
+                verbose=verbose,
+            )
     finally:
         stop.restore_signal_handlers()
         scope.close()
@@ -501,6 +486,95 @@ def _end_state(stopped: bool, backup_dir: Path) -> str:
     return "finished"
 
 
+def _phases(settings: TrainSettings, model: Any) -> list[TrainingPhase]:
+    """The run's phases: one for a model trained whole, head then fine-tune for a pretrained
+    one (:mod:`flowerdash.train.phases`)."""
+    from flowerdash.pretrained.transfer import is_transfer_model
+
+    return training_phases(
+        settings.epochs,
+        settings.learning_rate,
+        pretrained=is_transfer_model(model),
+        frozen_epochs=settings.frozen_epochs,
+        fine_tune_blocks=settings.fine_tune_blocks,
+        fine_tune_rate=settings.fine_tune_rate,
+    )
+
+
+def _fit_phase(
+    model: Any,
+    settings: TrainSettings,
+    phase: TrainingPhase,
+    *,
+    initial_epoch: int,
+    steps_per_epoch: int,
+    num_classes: int,
+    callbacks: list[Any],
+    train_arrays: tuple[Any, Any, int],
+    test_arrays: tuple[Any, Any],
+    train_batches: Any,
+    test_batches: Any,
+    verbose: int,
+) -> None:
+    """Set the phase's trainable layers, compile with its optimizer and train its epochs from
+    ``initial_epoch`` with the run's callbacks (``train_arrays`` this process's images,
+    labels and batch size, for the memory mode; BackupAndRestore restores a backup of this
+    phase, optimizer included; at a phase's first epoch the previous phase's optimizer state
+    does not fit and Keras skips it, which is what a new phase wants)."""
+    import warnings
+
+    from flowerdash.train.optimizers import build_loss, build_optimizer
+
+    if phase.trainable_blocks is not None:
+        from flowerdash.pretrained.transfer import set_trainable_blocks
+
+        set_trainable_blocks(model, phase.trainable_blocks)
+    # The phase's own rate and length: a schedule spans the phase (warmup and decay in each).
+    phase_settings = dataclasses.replace(
+        settings, learning_rate=phase.learning_rate, epochs=phase.epochs
+    )
+    model.compile(
+        optimizer=build_optimizer(phase_settings, steps_per_epoch),
+        loss=build_loss(settings.label_smoothing, num_classes),
+        metrics=["accuracy"],
+    )
+    if phase.start > 0 and initial_epoch > phase.start:
+        print(f"{phase.name} phase resumed at epoch {initial_epoch + 1}")
+    elif phase.start > 0:
+        print(f"{phase.name} phase from epoch {phase.start + 1}: {describe_phases([phase])}")
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
+        if settings.mode == "memory":
+            images, labels, batch_size = train_arrays
+            model.fit(
+                np.asarray(images),
+                labels,
+                batch_size=batch_size,
+                epochs=phase.end,
+                initial_epoch=initial_epoch,
+                validation_data=(np.asarray(test_arrays[0]), test_arrays[1]),
+                shuffle=True,
+                callbacks=callbacks,
+                verbose=verbose,
+            )
+        elif settings.mode == "stream":
+            model.fit(
+                train_batches,
+                epochs=phase.end,
+                initial_epoch=initial_epoch,
+                validation_data=test_batches,
+                shuffle=False,  # ImageBatches reshuffles itself, seeded, every epoch
+                callbacks=callbacks,
+                verbose=verbose,
+            )
+        elif settings.mode == "manual":
+            _fit_manually(
+                model, train_batches, test_batches, phase.end, callbacks, verbose, initial_epoch
+            )
+        else:
+            raise ConfigError(f"unknown training mode {settings.mode!r}")
+
+
 def _inference_copy(model: Any) -> Any:
     """The model with its weights but no optimizer: half the size of ``model.keras`` (SGD's
     momentum doubles the weights); resuming uses ``backup/``, which keeps the optimizer."""
@@ -518,6 +592,7 @@ def _fit_manually(
     epochs: int,
     callbacks: list[Any],
     verbose: int,
+    initial_epoch: int = 0,
 ) -> None:
     """The tutorial's ``train_on_batch`` loop, driving the same callbacks as ``fit``.
 
@@ -537,7 +612,7 @@ def _fit_manually(
     )
     model.stop_training = False
     callback_list.on_train_begin()
-    initial_epoch = getattr(model, "_initial_epoch", None) or train_batches.epoch
+    initial_epoch = getattr(model, "_initial_epoch", None) or initial_epoch
     train_batches.set_epoch(initial_epoch)
     logs: dict[str, float] = {}
     for epoch in range(initial_epoch, epochs):
