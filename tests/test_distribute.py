@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from train_fixtures import write_image_csv
+from ui_fixtures import app_test
 
 from flowerdash import runs
 from flowerdash.data.shards import (
@@ -242,7 +243,8 @@ def test_two_local_processes_write_one_complete_run_directory(
                     "--test", str(test), "--recipe", "tutorial", "--epochs", "1",
                     "--batch-size", "6", "--no-augment",
                     "--distribute", "processes", "--num-processes", "2",
-                    "--runs-dir", str(tmp_path / "runs"), "--run-id", "r", "--verbose", "2",
+                    "--runs-dir", os.environ["FLOWERDASH_RUNS_DIR"], "--run-id", "r",
+                    "--verbose", "2",
                 ],
                 cwd=REPO_ROOT,
                 env={**os.environ, "FLOWERDASH_CACHE_DIR": str(tmp_path / "cache")},
@@ -251,7 +253,7 @@ def test_two_local_processes_write_one_complete_run_directory(
             )
         )  # fmt: skip
     _finish(processes, [log])
-    run = tmp_path / "runs" / "r"
+    run = Path(os.environ["FLOWERDASH_RUNS_DIR"]) / "r"
     assert runs.read_status(run)["state"] == "finished"
     config = runs.read_config(run)
     assert config["distribute"]["processes"] == 2 and config["distribute"]["devices"] == 2
@@ -262,3 +264,6 @@ def test_two_local_processes_write_one_complete_run_directory(
     assert (run / runs.MODEL).exists() and (run / runs.PLOT).exists()
     assert "run directory" in (run / "train.1.log").read_text()
     assert not (run / runs.BACKUP).exists()
+    results = app_test("pages/4_Results.py").run()  # the dashboard shows it like any run
+    assert not results.exception
+    assert results.metric[0].value == f"{report['accuracy']:.1%}"
