@@ -276,6 +276,8 @@ def resume_training(
     cluster = distribute.start(options)
     if not cluster.chief:  # process 0 checks and records the run's state
         job = replace(job_from_config(config), distribute=options)
+        if epochs is not None:  # the new total, as process 0 has it
+            job = replace(job, settings=replace(job.settings, epochs=epochs))
         data = prepare_data(job, classes=config["classes"])
         return _run(cluster.writer(folder), job, data, verbose=verbose, resuming=True)
     state = runs.read_status(folder).get("state")
