@@ -1,6 +1,6 @@
 """Data-parallel training speed: one device vs 2 logical devices vs 2 processes, same run.
 
-Trains the same job (MiniVGGNet, the tutorial's augmentation, global batch 32) with
+Trains the same job (the ``tutorial`` recipe: MiniVGGNet, its augmentation, global batch 32) with
 ``flowerdash train`` once per configuration, one after the other in fresh processes (the Keras
 backend and the logical devices are fixed when a process starts):
 
@@ -73,7 +73,7 @@ def main() -> None:
             subprocess.run(
                 [
                     sys.executable, "-m", "flowerdash", "train", "--train", str(args.train),
-                    "--test", str(args.test), "--epochs", str(args.epochs),
+                    "--test", str(args.test), "--recipe", "tutorial", "--epochs", str(args.epochs),
                     "--batch-size", str(args.batch_size), "--runs-dir", folder,
                     "--run-id", run_id, "--verbose", "0", *options,
                 ],
