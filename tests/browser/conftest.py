@@ -45,7 +45,9 @@ CHROMIUM_ARGS = [
 SERVER_START_TIMEOUT_S = 60.0
 # The first run of a page may parse a dataset and import Keras (about 6 s on 2 shared cores).
 SCRIPT_RUN_TIMEOUT_MS = 90_000
-EXPECT_TIMEOUT_MS = 30_000
+# Most expectations wait for what a rerun draws: on a loaded machine an Augmentation rerun
+# (variants and a batch through Keras) takes tens of seconds, so allow a script run's time.
+EXPECT_TIMEOUT_MS = SCRIPT_RUN_TIMEOUT_MS
 
 
 def free_port() -> int:
@@ -178,7 +180,8 @@ def browser_page(chromium: Browser) -> Iterator[Page]:
     """A fresh page (1440x1000) in its own browser context."""
     from playwright.sync_api import expect
 
-    # Playwright's 5 s default is short for a busy CI machine (2 cores, Keras loading).
+    # Playwright's 5 s default is short for a busy CI machine (2 cores, Keras loading); only a
+    # failing wait lasts this long.
     expect.set_options(timeout=EXPECT_TIMEOUT_MS)
     context = chromium.new_context(viewport={"width": 1440, "height": 1000})
     page = context.new_page()

@@ -115,7 +115,7 @@ def test_train_watch_results_and_predict_in_the_browser(
     page.get_by_role("spinbutton", name="Batch size (images)").fill("16")
     page.get_by_role("spinbutton", name="Epochs").fill("3")
     page.get_by_role("button", name="Start training").click()
-    expect(badge(page, "starting").or_(badge(page, "running"))).to_be_visible(timeout=30_000)
+    expect(badge(page, "starting").or_(badge(page, "running"))).to_be_visible()
     heading = page.get_by_role("heading", name=re.compile(r"^Run \S+$"))
     expect(heading).to_be_visible()
     run_dir = app_runs_dir / heading.inner_text().removeprefix("Run ").strip()
