@@ -269,6 +269,7 @@ def export_run(
     images = np.asarray(dataset.images, dtype=np.float32)
     reference = predict_probabilities(model, images)
     graph = inference_model(model)
+    graph(images[:1])  # Keras' ONNX and LiteRT exporters refuse a model never called
     exports_dir(run_dir).mkdir(exist_ok=True)
     records = read_agreement(run_dir)
     made = {}
