@@ -141,3 +141,24 @@ def evaluate_model(
         )
         report[FLIP_TTA] = flip_tta_scores(np.asarray(true_indices), probabilities, flipped)
     return report
+
+
+def top_losses(
+    probabilities: np.ndarray, true_indices: np.ndarray, k: int, *, mistakes_only: bool = True
+) -> list[tuple[int, float]]:
+    """The ``k`` samples with the highest cross-entropy loss, highest first (fastai's
+    ``top_losses``): ``(row, loss)`` pairs, ``loss = -log p(true class)``. With
+    ``mistakes_only`` (the default) only misclassified samples count: the most confident
+    mistakes."""
+    true_indices = np.asarray(true_indices, dtype=np.int64)
+    if len(true_indices) != len(probabilities):
+        raise RunError(f"{len(true_indices)} labels but {len(probabilities)} predictions")
+    if len(true_indices) == 0:
+        return []
+    chosen = probabilities[np.arange(len(true_indices)), true_indices]
+    losses = -np.log(np.clip(chosen, 1e-12, 1.0))
+    rows = np.arange(len(true_indices))
+    if mistakes_only:
+        rows = rows[probabilities.argmax(axis=1) != true_indices]
+    order = rows[np.argsort(-losses[rows], kind="stable")][: max(0, k)]
+    return [(int(row), float(losses[row])) for row in order]

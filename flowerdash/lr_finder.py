@@ -193,18 +193,19 @@ def find_learning_rate(
 ) -> RangeTest:
     """The range test for training ``settings`` (model, optimizer, batch size, augmentation)
     on the training CSV, with the model built as ``flowerdash train`` builds it."""
-    import keras
-
-    from flowerdash.augment import build_augmentation
     from flowerdash.data import load_dataset
-    from flowerdash.models import build_model
-    from flowerdash.train.optimizers import build_optimizer
 
     _check_bounds(start, end, steps, max_seconds)
-    dataset = load_dataset(train_path, shape)
+    dataset = load_dataset(train_path, shape)  # bad input is reported before Keras loads
     classes = [str(c) for c in dataset.classes]
     if len(classes) < 2:
         raise ConfigError(f"{dataset.path}: only one class in the training file")
+    import keras
+
+    from flowerdash.augment import build_augmentation
+    from flowerdash.models import build_model
+    from flowerdash.train.optimizers import build_optimizer
+
     keras.utils.set_random_seed(settings.seed)
     augmentation = build_augmentation(augment, settings.seed) if settings.augment else None
     model = build_model(

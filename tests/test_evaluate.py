@@ -61,3 +61,15 @@ def test_every_image_is_predicted_exactly_once_in_order(count):
     images = np.arange(count, dtype=np.uint8).reshape(count, 1, 1, 1)
     predicted = predict_probabilities(model, images, batch_size=8)
     assert predicted[:, 0].astype(int).tolist() == list(range(count))
+
+
+def test_top_losses_are_the_most_confident_mistakes_first():
+    from flowerdash.evaluate import top_losses
+
+    probabilities = np.array([[0.9, 0.1], [0.2, 0.8], [0.45, 0.55], [0.01, 0.99], [0.6, 0.4]])
+    truth = np.array([0, 0, 0, 0, 1])
+    assert [row for row, _ in top_losses(probabilities, truth, 10)] == [3, 1, 4, 2]
+    (row, loss), *_ = top_losses(probabilities, truth, 1)
+    assert row == 3 and loss == pytest.approx(-np.log(0.01))
+    everything = top_losses(probabilities, truth, 10, mistakes_only=False)
+    assert [row for row, _ in everything][-1] == 0

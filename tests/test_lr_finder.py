@@ -76,22 +76,39 @@ def test_range_test_grows_the_rate_stops_on_explosion_and_leaves_the_model_alone
     assert float(optimizer.learning_rate) == pytest.approx(0.01)
 
 
-@pytest.mark.slow
-def test_lr_find_command_prints_a_suggestion_as_json(tmp_path, capsys):
-    train = write_image_csv(tmp_path / "train.csv", ["a", "b", "c"] * 12, seed=1)
-    plot = tmp_path / "lr.html"
-    code = main(
-        ["lr-find", "--train", str(train), "--steps", "30", "--batch-size", "8",
-         "--optimizer", "adam", "--start", "1e-5", "--end", "10", "--json",
-         "--plot", str(plot)]
-    )  # fmt: skip
-    assert code == 0
-    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    assert 1e-5 <= result["rates"][0] < result["rates"][-1] <= 10
-    assert result["suggestion"] is None or 1e-5 <= result["suggestion"] <= 10
-    assert "plotly" in plot.read_text()
+def test_lr_finder_figure_marks_the_suggestion_on_a_log_axis():
+    from flowerdash.charts.saliency import lr_finder_figure
+
+    rates = [1e-4, 1e-3, 1e-2, 1e-1]
+    figure = lr_finder_figure(rates, [2.0, 1.5, 1.0, 4.0], 1e-2, smoothed=[2.0, 1.6, 1.2, 2.0])
+    assert figure.layout.xaxis.type == "log"
+    marker = figure.data[-1]
+    assert list(marker.x) == [1e-2] and list(marker.y) == [1.2]
+    assert marker.text[0] == "suggested 0.01"
 
 
 def test_lr_find_of_a_missing_file_is_a_clear_error(tmp_path, capsys):
     assert main(["lr-find", "--train", str(tmp_path / "nope.csv"), "--steps", "5"]) == 2
     assert "nope.csv" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_lr_finder_in_a_child_process_passes_the_settings_as_options(tmp_path):
+    from flowerdash.lr_finder import find_learning_rate_in_subprocess
+
+    train = write_image_csv(tmp_path / "train.csv", ["a", "b"] * 8, seed=1)
+    result = find_learning_rate_in_subprocess(
+        train,
+        {"batch_size": 4, "augment": False, "optimizer": "adam", "learning_rate": 0.5},
+        steps=5,
+        max_seconds=60,
+    )
+    assert len(result.rates) == 5 and result.rates[0] == pytest.approx(1e-5)
+
+
+def test_lr_finder_child_failure_is_a_run_error(tmp_path):
+    from flowerdash.errors import RunError
+    from flowerdash.lr_finder import find_learning_rate_in_subprocess
+
+    with pytest.raises(RunError, match=r"nope\.csv"):
+        find_learning_rate_in_subprocess(tmp_path / "nope.csv", {}, steps=5, max_seconds=5)
