@@ -209,9 +209,14 @@ def find_learning_rate(
     keras.utils.set_random_seed(settings.seed)
     augmentation = build_augmentation(augment, settings.seed) if settings.augment else None
     model = build_model(
-        settings.model, tuple(dataset.images.shape[1:]), len(classes), augmentation=augmentation
+        settings.model,
+        tuple(dataset.images.shape[1:]),
+        len(classes),
+        augmentation=augmentation,
+        options=settings.model_options,
     )
-    optimizer = build_optimizer(settings.optimizer, settings.learning_rate, settings.epochs)
+    steps_per_epoch = -(-len(dataset.images) // settings.batch_size)
+    optimizer = build_optimizer(settings, steps_per_epoch)
     return lr_range_test(
         model,
         optimizer,
