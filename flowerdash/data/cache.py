@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 import os
 import re
 import shutil
@@ -42,6 +41,7 @@ from flowerdash.data.limits import (
     format_size,
 )
 from flowerdash.errors import DatasetError
+from flowerdash.files import read_json, write_json_atomic
 
 #: Bumped whenever the entry layout or the parser's output changes.
 CACHE_FORMAT = 2
@@ -106,26 +106,18 @@ def _entry_base(cache_dir: Path, fingerprint: str) -> Path:
 
 
 def _read_json(path: Path) -> dict[str, Any] | None:
+    """The JSON object in ``path``; None when it is missing or unusable (the cache then
+    rebuilds that entry)."""
     try:
-        with open(path, encoding="utf-8") as handle:
-            value = json.load(handle)
+        value = read_json(path)
     except (OSError, ValueError):
         return None
     return value if isinstance(value, dict) else None
 
 
-def write_json_atomic(path: Path, value: dict[str, Any]) -> None:
-    """Write JSON under a temporary name in the same folder, then rename it into place."""
+def _write_json(path: Path, value: dict[str, Any]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(value, handle)
-        os.replace(temp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temp)
-        raise
+    write_json_atomic(path, value)
 
 
 def indexed_fingerprint(path: str | os.PathLike[str], cache_dir: Path) -> str | None:
@@ -147,7 +139,7 @@ def record_fingerprint(
     path: str | os.PathLike[str], stat: os.stat_result, fingerprint: str, cache_dir: Path
 ) -> None:
     """Remember that ``path`` (at this size and mtime) has content ``fingerprint``."""
-    write_json_atomic(
+    _write_json(
         _index_file(cache_dir, path),
         {
             "path": os.path.abspath(path),
@@ -279,7 +271,7 @@ class EntryWriter:
         except BaseException:
             self.abort()
             raise
-        write_json_atomic(base.with_suffix(".json"), {**meta, "format": CACHE_FORMAT})
+        _write_json(base.with_suffix(".json"), {**meta, "format": CACHE_FORMAT})
         entry = open_entry(fingerprint, self.folder.parent)
         if entry is None:  # pragma: no cover - we just wrote it
             raise OSError(f"cache entry {base} unreadable right after writing")
