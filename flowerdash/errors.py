@@ -29,6 +29,15 @@ class DatasetError(FlowerdashError, ValueError):
         super().__init__(f"{where}: {problem}" if where else problem)
 
 
+class ShapeProblem(FlowerdashError):
+    """Mixed into errors about the images' shape, which giving the shape (``HxWxC``) may fix:
+    callers offer that by type, not by searching the message."""
+
+
+class ImageShapeError(DatasetError, ShapeProblem):
+    """A file whose image shape cannot be inferred, or does not match the shape given."""
+
+
 class ConfigError(FlowerdashError, ValueError):
     """Settings that cannot work together (e.g. train and test shapes differ)."""
 

@@ -14,7 +14,8 @@ import streamlit as st
 
 from flowerdash.charts.data import class_counts_figure, image_grid, sample_indices_per_class
 from flowerdash.data import default_cache_dir
-from flowerdash.errors import ConfigError, DatasetError
+from flowerdash.data_checks import check_same_shape, compare_classes
+from flowerdash.errors import ConfigError, DatasetError, ShapeProblem
 from ui.dataset_files import list_dataset_files, resolve_data_path, store_upload
 from ui.errors import errors_shown, show_error
 from ui.layout import page_setup
@@ -71,17 +72,17 @@ def apply_choice(choice: DatasetChoice, upload_names: Mapping[Path, str] | None 
         train = load_dataset_cached(choice.train_path, choice.shape).dataset
         if choice.test_path is not None:
             test = load_dataset_cached(choice.test_path, choice.shape).dataset
-            if test.shape != train.shape:
-                raise ConfigError(
-                    f"{choice.test_path.name}: images are "
-                    f"{'x'.join(map(str, test.shape))} but the training images are "
-                    f"{'x'.join(map(str, train.shape))}; expected the same shape in both files"
-                )
+            check_same_shape(
+                choice.test_path.name,
+                test.shape,
+                train.shape,
+                against=f"the training images ({choice.train_path.name})",
+            )
     except (DatasetError, ConfigError) as error:
         if isinstance(error, DatasetError) and upload_names:
             error = with_upload_names(error, upload_names)
         show_error(error)
-        if "shape" in str(error):
+        if isinstance(error, ShapeProblem):
             st.info(
                 "Type the image shape (height x width x channels, e.g. 32x48x3) in the "
                 "*Image shape* box above and load again.",
@@ -222,8 +223,8 @@ def show_summary(choice: DatasetChoice, train: LoadedDataset, test: LoadedDatase
     st.markdown("\n".join(rows))
     st.markdown("**Classes:** " + ", ".join(f"`{name}`" for name in dataset.classes))
     if test is not None:
-        unknown = sorted(set(test.dataset.classes) - set(dataset.classes))
-        absent = [name for name in dataset.classes if name not in set(test.dataset.classes)]
+        comparison = compare_classes(dataset.classes, test.dataset.classes)
+        unknown, absent = comparison.unknown, comparison.absent
         if unknown:
             st.warning(
                 "The test file has classes the training file lacks (the model cannot learn "
@@ -238,17 +239,10 @@ def show_summary(choice: DatasetChoice, train: LoadedDataset, test: LoadedDatase
             )
 
 
-def all_classes(train: LoadedDataset, test: LoadedDataset | None) -> list[str]:
-    names = list(train.dataset.classes)
-    if test is not None:
-        names += [name for name in test.dataset.classes if name not in set(names)]
-    return names
-
-
 def show_class_counts(train: LoadedDataset, test: LoadedDataset | None) -> None:
     st.subheader("Images per class")
     figure = class_counts_figure(
-        all_classes(train, test),
+        compare_classes(train.dataset.classes, test.dataset.classes if test else []).all,
         train.dataset.class_counts(),
         test.dataset.class_counts() if test else None,
     )

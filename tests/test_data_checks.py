@@ -1,12 +1,20 @@
-"""Leak check: test images that are byte-identical to a training image."""
+"""Checks across datasets: leaks (test images byte-identical to a training image), one shape,
+class differences."""
 
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from flowerdash.data_checks import find_leaked_rows
+from flowerdash.data_checks import (
+    ShapeMismatch,
+    check_same_shape,
+    compare_classes,
+    find_leaked_rows,
+)
+from flowerdash.errors import ShapeProblem
 
 
 def _images(count: int, seed: int) -> np.ndarray:
@@ -61,3 +69,19 @@ def test_leaks_match_a_brute_force_comparison(train: list, test: list) -> None:
     expected_test = [index for index, row in enumerate(test) if row in train]
     assert check.test_indices.tolist() == expected_test
     assert check.train_indices.tolist() == [train.index(test[index]) for index in expected_test]
+
+
+def test_compare_classes_names_unknown_and_absent_classes_and_keeps_training_order():
+    comparison = compare_classes(["rose", "daisy", "tulip"], ["tulip", "lily", "rose", "aster"])
+    assert comparison.unknown == ["aster", "lily"]
+    assert comparison.absent == ["daisy"]
+    assert comparison.all == ["rose", "daisy", "tulip", "lily", "aster"]
+
+
+def test_check_same_shape_raises_a_typed_error_naming_both_shapes():
+    check_same_shape("test.csv", (8, 8, 3), (8, 8, 3), against="the training images")
+    with pytest.raises(ShapeMismatch) as error:
+        check_same_shape("test.csv", (8, 8, 1), (8, 8, 3), against="the model's input")
+    assert (error.value.found, error.value.expected) == ((8, 8, 1), (8, 8, 3))
+    assert isinstance(error.value, ShapeProblem)
+    assert str(error.value).startswith("test.csv: images are 8x8x1, expected 8x8x3 like the model")

@@ -11,7 +11,7 @@ from flowerdash.data.cache import (
     clear_cache,
     default_cache_dir,
 )
-from flowerdash.data.csv_format import infer_shape, parse_shape
+from flowerdash.data.csv_format import format_shape, infer_shape, parse_shape
 from flowerdash.data.dataset import ImageDataset, load_dataset
 from flowerdash.data.labels import class_order, encode_labels
 
@@ -24,6 +24,7 @@ __all__ = [
     "clear_cache",
     "default_cache_dir",
     "encode_labels",
+    "format_shape",
     "infer_shape",
     "load_dataset",
     "parse_shape",

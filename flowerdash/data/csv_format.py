@@ -27,7 +27,7 @@ from flowerdash.data.limits import (
     ReadLimits,
     format_size,
 )
-from flowerdash.errors import DatasetError
+from flowerdash.errors import DatasetError, ImageShapeError
 
 #: Header names that mark the label column (compared case-insensitively).
 LABEL_COLUMN_NAMES = ("label", "class", "target")
@@ -89,7 +89,7 @@ def parse_shape(text: str | tuple[int, ...] | list[int] | None) -> tuple[int, in
         try:
             dims = tuple(int(p) for p in parts)
         except ValueError:
-            raise DatasetError(
+            raise ImageShapeError(
                 f"shape {text!r} is not understood; expected HxWxC, e.g. 64x64x3 or 28x28x1"
             ) from None
     else:
@@ -97,10 +97,15 @@ def parse_shape(text: str | tuple[int, ...] | list[int] | None) -> tuple[int, in
     if len(dims) == 2:
         dims = (*dims, 1)
     if len(dims) != 3 or min(dims) < 1:
-        raise DatasetError(
+        raise ImageShapeError(
             f"shape {text!r} is not understood; expected three positive sizes HxWxC, e.g. 64x64x3"
         )
     return dims  # type: ignore[return-value]
+
+
+def format_shape(shape: tuple[int, ...] | list[int] | None) -> str:
+    """Return ``shape`` as users write it (``"64x64x3"``); ``"?"`` when unknown."""
+    return "x".join(str(int(side)) for side in shape) if shape else "?"
 
 
 def infer_shape(pixel_count: int) -> tuple[int, int, int] | None:
@@ -127,8 +132,8 @@ def resolve_shape(
     if shape is not None:
         needed = shape[0] * shape[1] * shape[2]
         if needed != pixel_count:
-            raise DatasetError(
-                f"shape {shape[0]}x{shape[1]}x{shape[2]} needs {needed} pixel values per line, "
+            raise ImageShapeError(
+                f"shape {format_shape(shape)} needs {needed} pixel values per line, "
                 f"found {pixel_count}",
                 path=path,
                 line=None,
@@ -136,7 +141,7 @@ def resolve_shape(
         return shape
     inferred = infer_shape(pixel_count)
     if inferred is None:
-        raise DatasetError(
+        raise ImageShapeError(
             f"{pixel_count} pixel values per line fit no square image (expected s*s for "
             "grayscale or 3*s*s for RGB, e.g. 784 = 28x28x1 or 12288 = 64x64x3); "
             "give the shape explicitly (--shape HxWxC)",
