@@ -15,8 +15,8 @@ import streamlit as st
 from flowerdash.charts.data import class_counts_figure, image_grid, sample_indices_per_class
 from flowerdash.data import default_cache_dir
 from flowerdash.data_checks import check_same_shape, compare_classes
+from flowerdash.dataset_files import list_dataset_files, resolve_data_path, store_upload
 from flowerdash.errors import ConfigError, DatasetError, ShapeProblem
-from ui.dataset_files import list_dataset_files, resolve_data_path, store_upload
 from ui.errors import errors_shown, show_error
 from ui.layout import page_setup
 from ui.loaders import LoadedDataset, leak_check_cached, load_dataset_cached

@@ -142,7 +142,7 @@ def read_dataset_query(query: dict[str, str]) -> DatasetChoice | None:
     """The dataset a URL's query parameters name (None without ``train``); raises
     FlowerdashError saying why a named file cannot be opened."""
     from flowerdash.data import parse_shape
-    from ui.dataset_files import resolve_data_path
+    from flowerdash.dataset_files import resolve_data_path
 
     if "train" not in query:
         return None

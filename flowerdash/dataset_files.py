@@ -1,6 +1,6 @@
 """Where dataset files come from: uploads stored by content hash, typed paths kept inside data/.
 
-No Streamlit here (plain functions, tested directly); the Data page calls them.
+Library code (no Streamlit; tested directly): the Data page and the URL of a page call it.
 """
 
 from __future__ import annotations

@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from flowerdash.errors import DatasetError
-from ui.dataset_files import (
+from flowerdash.dataset_files import (
     list_dataset_files,
     resolve_data_path,
     safe_file_name,
     store_upload,
 )
+from flowerdash.errors import DatasetError
 
 
 def test_upload_is_stored_under_its_content_hash(tmp_path: Path) -> None:
