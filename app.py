@@ -80,7 +80,7 @@ def show_recent_runs() -> None:
     table = pd.DataFrame(
         {
             "run": [run.run_id for run in runs],
-            "state": [run.state for run in runs],
+            "state": [run.label for run in runs],
             "epochs": [f"{run.epochs_done}/{run.epochs or '?'}" for run in runs],
             "accuracy": [run.accuracy for run in runs],
         }

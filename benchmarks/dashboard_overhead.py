@@ -27,6 +27,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
 from flowerdash import launcher, runs  # noqa: E402
+from flowerdash.train.options import job_from_arguments  # noqa: E402
 
 POLL_SECONDS = 1.0
 
@@ -46,9 +47,9 @@ def poll_like_the_train_page(run_dir: str, stop: Any, out: Any) -> None:
         try:
             status = runs.read_status(run_dir)
         except runs.RunError:
-            status = {"state": "queued", "epochs": 0}
+            status = runs.RunStatus(state="queued")
         progress.update()
-        summarize(progress, int(status.get("epochs") or 0))
+        summarize(progress, status.epochs or 0)
         live_training_figure(progress.batches, progress.epochs).to_json()
         pd.DataFrame(progress.epochs)
         costs.append(time.perf_counter() - started)
@@ -59,7 +60,7 @@ def poll_like_the_train_page(run_dir: str, stop: Any, out: Any) -> None:
 
 def images_per_second(run_dir: Path) -> float:
     """Training images/s between the end of epoch 1 and the end of the last epoch."""
-    train_rows = int(runs.read_config(run_dir)["data"]["train"]["rows"])
+    train_rows = int(runs.read_config(run_dir).train.rows or 0)
     records, _ = runs.read_progress(run_dir)
     ends = [r["time"] for r in records if r.get("kind") == "epoch"]
     if len(ends) < 2:
@@ -85,7 +86,7 @@ def train(
 
     With ``render_pages``, the Runs and Results pages are rendered once each mid-training.
     """
-    run_dir = launcher.start_training(arguments, runs_dir)
+    run_dir = launcher.start_training(job_from_arguments(arguments), runs_dir)
     extra: dict = {}
     stop = multiprocessing.get_context("spawn").Event()
     out = multiprocessing.get_context("spawn").Queue()
@@ -109,7 +110,7 @@ def train(
         extra["median poll ms"] = median_poll * 1000
         extra["poller CPU % of a core"] = cpu_share * 100
         poller.join()
-    state = runs.read_status(run_dir)["state"]
+    state = runs.read_status(run_dir).state
     if state != "finished":
         raise SystemExit(f"{run_dir}: ended {state}; see its train.log")
     return run_dir, extra

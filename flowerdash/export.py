@@ -31,6 +31,7 @@ import numpy as np
 
 from flowerdash import runs
 from flowerdash.errors import ConfigError, RunError
+from flowerdash.files import read_json, write_json_atomic
 
 if TYPE_CHECKING:
     import keras
@@ -222,17 +223,13 @@ def _size(path: Path) -> int:
     return path.stat().st_size
 
 
-def _test_images(config: dict[str, Any], test_path: Path | None) -> tuple[Path, Any]:
+def _test_images(config: runs.RunConfig, test_path: Path | None) -> tuple[Path, Any]:
     from flowerdash.data import load_dataset
+    from flowerdash.data_checks import check_same_shape
 
-    path = Path(test_path) if test_path is not None else Path(config["data"]["test"]["path"])
-    shape = tuple(int(v) for v in config["shape"])
-    dataset = load_dataset(path, shape)
-    if tuple(dataset.images.shape[1:]) != shape:
-        raise ConfigError(
-            f"{path}: images are {'x'.join(map(str, dataset.images.shape[1:]))}, "
-            f"the model expects {'x'.join(map(str, shape))}"
-        )
+    path = Path(test_path) if test_path is not None else config.test.path
+    dataset = load_dataset(path, config.shape)
+    check_same_shape(path, dataset.images.shape[1:], config.shape, against="the model's input")
     return path, dataset
 
 
@@ -241,7 +238,7 @@ def read_agreement(run_dir: str | os.PathLike[str]) -> dict[str, dict[str, Any]]
     path = exports_dir(run_dir) / AGREEMENT
     if not path.is_file():
         return {}
-    return json.loads(path.read_text())
+    return read_json(path)
 
 
 def export_run(
@@ -290,7 +287,7 @@ def export_run(
             "made": time.time(),
         }
         records[name] = made[name] = record
-        runs.write_json_atomic(exports_dir(run_dir) / AGREEMENT, records)
+        write_json_atomic(exports_dir(run_dir) / AGREEMENT, records)
     write_model_card(run_dir)
     return made
 
@@ -300,11 +297,11 @@ def _scores(run_dir: Path) -> list[str]:
         report = runs.read_report(run_dir)
     except RunError:  # a run without report.json still gets a card
         return ["- no report.json in the run folder"]
-    count = int(np.sum(report["confusion_matrix"]))
-    lines = [f"- accuracy {report['accuracy']:.4f} on {count} test images"]
+    count = int(np.sum(report.confusion_matrix))
+    lines = [f"- accuracy {report.accuracy or 0.0:.4f} on {count} test images"]
     for average in ("macro avg", "weighted avg"):
-        if average in report:
-            lines.append(f"- {average} F1 {report[average]['f1-score']:.4f}")
+        if average in report.scores:
+            lines.append(f"- {average} F1 {report.scores[average]['f1-score']:.4f}")
     return lines
 
 
@@ -312,14 +309,13 @@ def model_card(run_dir: str | os.PathLike[str]) -> str:
     """The text of ``MODEL_CARD.md`` for the run, from its config, report and agreement."""
     run_dir = Path(run_dir)
     config = runs.read_config(run_dir)
-    height, width, channels = (int(v) for v in config["shape"])
-    classes = [str(c) for c in config["classes"]]
+    height, width, channels = config.shape
+    classes = config.classes
     agreement = read_agreement(run_dir)
-    data = config.get("data", {})
     lines = [
         f"# Model card: run {run_dir.name}",
         "",
-        f"Model `{config.get('settings', {}).get('model', '?')}`, trained by flowerdash.",
+        f"Model `{config.settings.model}`, trained by flowerdash.",
         "",
         "## Input contract (every format)",
         "",
@@ -337,13 +333,11 @@ def model_card(run_dir: str | os.PathLike[str]) -> str:
         "## Data",
         "",
     ]
-    for role in ("train", "test"):
-        if role in data:
-            record = data[role]
-            lines.append(
-                f"- {role}: `{Path(record['path']).name}`, {record.get('rows', '?')} rows, "
-                f"SHA-256 `{record.get('fingerprint', '?')}`"
-            )
+    for role, record in (("train", config.train), ("test", config.test)):
+        lines.append(
+            f"- {role}: `{record.path.name}`, {record.rows or '?'} rows, "
+            f"SHA-256 `{record.fingerprint or '?'}`"
+        )
     lines += ["", "## Test scores (model.keras)", "", *_scores(run_dir), "", "## Formats", ""]
     lines.append("| format | file | load with | agreement with model.keras on the test set |")
     lines.append("|---|---|---|---|")

@@ -15,29 +15,21 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import json
 import os
-import secrets
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
 
 import psutil
 
-from flowerdash import runs
+from flowerdash import run_records, runs
 from flowerdash.errors import RunError
-from flowerdash.settings import ParamSpec
+from flowerdash.run_records import RESUMABLE_STATES, RunStatus
+from flowerdash.train.engine import TrainJob
 
-#: States of a run whose process is alive (``runs.read_status`` reports dead ones interrupted).
-ACTIVE_STATES = runs.ACTIVE_STATES
-#: States a run can be resumed from.
-RESUMABLE_STATES = frozenset({"stopped", "interrupted"})
-LOG_NAME = runs.LOG
-STATUS_NAME = runs.STATUS
 _LOCK_NAME = ".launch.lock"
 
 
@@ -52,31 +44,28 @@ class TrainingAlreadyRunning(RunError):
         )
 
 
-def new_run_id() -> str:
-    """Return a fresh run id: the UTC start time, sortable, plus a short random suffix."""
-    return time.strftime("%Y%m%d-%H%M%S", time.gmtime()) + "-" + secrets.token_hex(2)
-
-
 def run_state(run_dir: Path) -> str | None:
-    """Return a run's state as ``runs.read_status`` derives it, or None if none is recorded."""
+    """Return a run's state as ``runs.read_status`` derives it, or None when none can be read
+    (not recorded yet, or damaged)."""
     try:
-        return runs.read_status(run_dir).get("state")
-    except (RunError, OSError, ValueError):
+        return runs.read_status(run_dir).state
+    except RunError:
         return None
 
 
 def is_active(run_dir: Path) -> bool:
     """Return whether the run's process is recorded active and still alive."""
-    return run_state(run_dir) in ACTIVE_STATES
+    return run_state(run_dir) in runs.ACTIVE_STATES
 
 
 def active_run(runs_dir: Path) -> Path | None:
-    """Return the run directory of the training running under ``runs_dir``, if any."""
+    """Return the run directory of the training running under ``runs_dir``, if any (a damaged
+    run is never the active one)."""
     runs_dir = Path(runs_dir)
     if not runs_dir.is_dir():
         return None
     for child in sorted(runs_dir.iterdir(), reverse=True):
-        if child.is_dir() and (child / STATUS_NAME).exists() and is_active(child):
+        if child.is_dir() and (child / runs.STATUS).exists() and is_active(child):
             return child
     return None
 
@@ -93,66 +82,67 @@ def _launch_lock(runs_dir: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def _read_json(path: Path) -> dict[str, Any] | None:
+def _recorded(run_dir: Path) -> RunStatus | None:
     try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
+        return run_records.read_recorded_status(run_dir)
+    except RunError:
         return None
 
 
-def _record_queued(run_dir: Path, pid: int) -> None:
+def _record_queued(run_dir: Path, pid: int, previous: RunStatus | None) -> None:
     """Record ``queued`` with the child's pid, unless the child has already written its state."""
-    path = run_dir / STATUS_NAME
-    current = _read_json(path)
-    if current is not None and current.get("pid") == pid:
+    current = _recorded(run_dir)
+    if current is not None and current.pid == pid:
         return
-    now = time.time()
     try:
         pid_started: float | None = psutil.Process(pid).create_time()
     except psutil.Error:
         pid_started = None
-    runs.write_json_atomic(
-        path,
-        {
-            "state": "queued",
-            "pid": pid,
-            "pid_started": pid_started,
-            "error": None,
-            "started": now,
-            "updated": now,
-            "finished": None,
-            "epoch": (current or {}).get("epoch", 0),
-            "epochs": (current or {}).get("epochs"),
-        },
+    now = time.time()
+    run_records.write_status(
+        run_dir,
+        RunStatus(
+            state="queued",
+            pid=pid,
+            pid_started=pid_started,
+            started=(previous.started if previous else None) or now,
+            updated=now,
+            epoch=previous.epoch if previous else 0,
+            epochs=previous.epochs if previous else None,
+        ),
     )
 
 
 def last_log_line(run_dir: Path) -> str:
     """Return the last non-empty line of the run's ``train.log`` ("" when there is none)."""
     try:
-        lines = (Path(run_dir) / LOG_NAME).read_text(errors="replace").splitlines()
+        lines = (Path(run_dir) / runs.LOG).read_text(errors="replace").splitlines()
     except OSError:
         return ""
     return next((line.strip() for line in reversed(lines) if line.strip()), "")
 
 
-def _reap(process: subprocess.Popen[bytes], run_dir: Path) -> None:
-    """Wait for the child (so it leaves no zombie that looks alive); if it failed before
-    recording its own state, record ``failed`` with the last line of its log."""
+def _reap(process: subprocess.Popen[bytes], run_dir: Path, previous: RunStatus | None) -> None:
+    """Wait for the child (so it leaves no zombie that looks alive). If it failed before
+    recording its own state: a new run is recorded ``failed`` with the last line of its log; a
+    resume puts back the status the run had (nothing of it was changed), with that message as
+    its ``error``, so it can be resumed once the problem is fixed."""
     code = process.wait()
-    status = _read_json(run_dir / STATUS_NAME) or {}
-    if code > 0 and status.get("state") == "queued" and status.get("pid") == process.pid:
-        now = time.time()
+    status = _recorded(run_dir)
+    if code > 0 and status is not None and status.state == "queued" and status.pid == process.pid:
         message = last_log_line(run_dir) or f"the training process exited with code {code}"
-        runs.write_json_atomic(
-            run_dir / STATUS_NAME,
-            {**status, "state": "failed", "error": message, "updated": now, "finished": now},
-        )
+        if previous is not None:
+            run_records.write_status(run_dir, previous.changed(error=message))
+        else:
+            run_records.write_status(run_dir, status.changed(state="failed", error=message))
 
 
-def _spawn(command: Sequence[str], run_dir: Path) -> subprocess.Popen[bytes]:
+def _spawn(command: Sequence[str], run_dir: Path, previous: RunStatus | None = None) -> None:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    with (run_dir / LOG_NAME).open("ab") as log:
+    token = run_records.run_token(run_dir)
+    if token:
+        env[run_records.RESERVED_ENV] = token
+    with (run_dir / runs.LOG).open("ab") as log:
         process = subprocess.Popen(
             list(command),
             stdin=subprocess.DEVNULL,
@@ -161,41 +151,24 @@ def _spawn(command: Sequence[str], run_dir: Path) -> subprocess.Popen[bytes]:
             start_new_session=True,
             env=env,
         )
-    _record_queued(run_dir, process.pid)
+    _record_queued(run_dir, process.pid, previous)
     threading.Thread(
-        target=_reap, args=(process, run_dir), name=f"reap-{run_dir.name}", daemon=True
+        target=_reap, args=(process, run_dir, previous), name=f"reap-{run_dir.name}", daemon=True
     ).start()
-    return process
-
-
-def settings_arguments(specs: Sequence[ParamSpec], values: Mapping[str, Any]) -> list[str]:
-    """Return the ``train`` command-line options for ``values`` of the declared ``specs``.
-
-    A bool setting becomes ``--name`` or ``--no-name``; any other ``--name VALUE``. Names
-    missing from ``values`` are left to the command's defaults.
-    """
-    arguments: list[str] = []
-    for spec in specs:
-        if spec.name not in values:
-            continue
-        value = values[spec.name]
-        if spec.kind == "bool":
-            arguments.append(spec.cli_flag if value else "--no-" + spec.cli_flag[2:])
-        else:
-            arguments += [spec.cli_flag, str(value)]
-    return arguments
 
 
 def training_command(
-    train_arguments: Sequence[str], run_id: str, runs_dir: Path, *, python: str | None = None
+    job: TrainJob, run_id: str, runs_dir: Path, *, python: str | None = None
 ) -> list[str]:
-    """Return the command line that trains with ``train_arguments`` into ``runs_dir/run_id``."""
+    """Return the command line that trains ``job`` into ``runs_dir/run_id``."""
+    from flowerdash.train.options import job_arguments
+
     return [
         python or sys.executable,
         "-m",
         "flowerdash",
         "train",
-        *train_arguments,
+        *job_arguments(job),
         "--run-id",
         run_id,
         "--runs-dir",
@@ -204,43 +177,53 @@ def training_command(
 
 
 def start_training(
-    train_arguments: Sequence[str],
+    job: TrainJob,
     runs_dir: Path,
     *,
     run_id: str | None = None,
     python: str | None = None,
 ) -> Path:
-    """Start ``python -m flowerdash train`` with ``train_arguments`` in the background.
+    """Start ``python -m flowerdash train`` on ``job`` in the background.
 
-    Returns the new run directory, which holds ``status.json`` (``queued``) and ``train.log``
-    on return. Raises TrainingAlreadyRunning when a training runs under ``runs_dir`` already.
+    Returns the new run directory (made atomically, reserved for that process), which holds
+    ``status.json`` (``queued``) and ``train.log`` on return. Raises TrainingAlreadyRunning
+    when a training runs under ``runs_dir`` already, RunError when ``run_id`` is taken.
     """
     runs_dir = Path(runs_dir).resolve()
     with _launch_lock(runs_dir):
         running = active_run(runs_dir)
         if running is not None:
             raise TrainingAlreadyRunning(running)
-        run_id = run_id or new_run_id()
-        run_dir = runs_dir / run_id
-        run_dir.mkdir(parents=True, exist_ok=False)
-        _spawn(training_command(train_arguments, run_id, runs_dir, python=python), run_dir)
+        run_dir = run_records.reserve_run_dir(runs_dir, run_id)
+        _spawn(training_command(job, run_dir.name, runs_dir, python=python), run_dir)
     return run_dir
 
 
-def resume_training(run_dir: Path, *, epochs: int | None = None, python: str | None = None) -> Path:
+def resume_training(
+    run_dir: Path,
+    *,
+    epochs: int | None = None,
+    previous_backup: bool = False,
+    python: str | None = None,
+) -> Path:
     """Resume a stopped or interrupted run in its own directory (``train --resume RUN_DIR``),
-    optionally with a new total of ``epochs``.
+    optionally with a new total of ``epochs`` (or from the previous backup).
 
-    Raises RunError when the run is in another state, TrainingAlreadyRunning when a training
-    runs under the same runs folder.
+    The run's config and backup are checked first (the same checks the trainer makes), so a
+    run that cannot resume is refused here and left as it was. Raises RunError when the run
+    is in another state or cannot resume (the message says what to do instead),
+    TrainingAlreadyRunning when a training runs under the same runs folder.
     """
+    from flowerdash.train.engine import resume_point
+
     run_dir = Path(run_dir).resolve()
-    state = run_state(run_dir)
-    if state not in RESUMABLE_STATES:
+    status = runs.read_status(run_dir)
+    if status.state not in RESUMABLE_STATES:
         raise RunError(
-            f"{run_dir}: cannot resume a run that is {state or 'unknown'} "
+            f"{run_dir}: cannot resume a run that is {status.state} "
             f"(expected one of: {', '.join(sorted(RESUMABLE_STATES))})"
         )
+    resume_point(run_dir, runs.read_config(run_dir), use_previous_backup=previous_backup)
     with _launch_lock(run_dir.parent):
         running = active_run(run_dir.parent)
         if running is not None:
@@ -248,5 +231,8 @@ def resume_training(run_dir: Path, *, epochs: int | None = None, python: str | N
         command = [python or sys.executable, "-m", "flowerdash", "train", "--resume", str(run_dir)]
         if epochs is not None:
             command += ["--epochs", str(epochs)]
-        _spawn(command, run_dir)
+        if previous_backup:
+            command.append("--previous-backup")
+        previous = run_records.read_recorded_status(run_dir)
+        _spawn(command, run_dir, previous)
     return run_dir

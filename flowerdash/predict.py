@@ -169,6 +169,7 @@ class Inputs:
 def read_inputs(paths: Sequence[str | os.PathLike[str]], shape: Sequence[int]) -> Inputs:
     """Read image files (resized to ``shape``) and CSV files (every row, of ``shape``)."""
     from flowerdash.data import load_dataset
+    from flowerdash.data_checks import check_same_shape
 
     images: list[np.ndarray] = []
     names: list[str] = []
@@ -181,12 +182,7 @@ def read_inputs(paths: Sequence[str | os.PathLike[str]], shape: Sequence[int]) -
             labels.append(None)
             continue
         dataset = load_dataset(name, tuple(int(v) for v in shape))
-        if tuple(dataset.images.shape[1:]) != tuple(shape):
-            raise DatasetError(
-                f"images are {'x'.join(map(str, dataset.images.shape[1:]))}, "
-                f"the model expects {'x'.join(map(str, shape))}",
-                path=name,
-            )
+        check_same_shape(name, dataset.images.shape[1:], shape, against="the model's input")
         images.append(np.asarray(dataset.images))
         names.extend(f"{name}:{row + 1}" for row in range(len(dataset.images)))
         labels.extend(str(label) for label in dataset.labels)
@@ -218,11 +214,11 @@ def predict_files(
 
     config = runs.read_config(run_dir)
     model = load_run_model(run_dir)
-    inputs = read_inputs(paths, config["shape"])
+    inputs = read_inputs(paths, config.shape)
     probabilities = predict_probabilities(model, inputs.images)
     return [
         {"name": name, "label": label, "top": top}
         for name, label, top in zip(
-            inputs.names, inputs.labels, top_k(probabilities, config["classes"], k), strict=True
+            inputs.names, inputs.labels, top_k(probabilities, config.classes, k), strict=True
         )
     ]

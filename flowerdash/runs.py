@@ -2,65 +2,83 @@
 
 The run directory contract is in docs/architecture.md; ``flowerdash.train`` writes it and this
 module only reads it (plus the two requests a reader may make: ``request_stop`` and
-``delete_run``). No Keras or TensorFlow here: the dashboard polls these functions.
+``delete_run``), through the typed records of ``flowerdash.run_records``. A damaged run is
+listed marked, never in the way of the others. No Keras or TensorFlow here: the dashboard polls
+these functions.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from flowerdash import run_records
 from flowerdash.errors import RunError
+from flowerdash.run_records import (
+    ACTIVE_STATES,
+    BACKUP,
+    CONFIG,
+    FINAL_STATES,
+    HISTORY,
+    HISTORY_COLUMNS,
+    LOG,
+    MODEL,
+    PLOT,
+    PROGRESS,
+    REPORT,
+    RESUMABLE_STATES,
+    STATUS,
+    STOP,
+    DamagedRunFile,
+    RunConfig,
+    RunHistory,
+    RunReport,
+    RunStatus,
+)
 
-if TYPE_CHECKING:
-    import pandas as pd
-
-CONFIG = "config.json"
-STATUS = "status.json"
-PROGRESS = "progress.jsonl"
-HISTORY = "history.csv"
-MODEL = "model.keras"
-REPORT = "report.json"
-PLOT = "plot.png"
-LOG = "train.log"
-STOP = "STOP"
-BACKUP = "backup"
-
-#: Recorded states whose process should be alive; dead ones read as ``interrupted``.
-ACTIVE_STATES = frozenset({"queued", "running", "stopping"})
-FINAL_STATES = frozenset({"finished", "stopped", "failed"})
-HISTORY_COLUMNS = ["epoch", "accuracy", "learning_rate", "loss", "val_accuracy", "val_loss"]
+__all__ = [
+    "ACTIVE_STATES",
+    "BACKUP",
+    "CONFIG",
+    "FINAL_STATES",
+    "HISTORY",
+    "HISTORY_COLUMNS",
+    "LOG",
+    "MODEL",
+    "PLOT",
+    "PROGRESS",
+    "REPORT",
+    "RESUMABLE_STATES",
+    "STATUS",
+    "STOP",
+    "DamagedRunFile",
+    "RunSummary",
+    "default_runs_dir",
+    "delete_run",
+    "is_run_dir",
+    "list_runs",
+    "process_alive",
+    "read_config",
+    "read_history",
+    "read_progress",
+    "read_report",
+    "read_status",
+    "request_stop",
+    "stop_requested",
+    "summarize_run",
+]
 
 
 def default_runs_dir() -> Path:
-    """The runs folder: ``$FLOWERDASH_RUNS_DIR`` if set, else ``runs`` in the working folder."""
-    return Path(os.environ.get("FLOWERDASH_RUNS_DIR") or "runs")
-
-
-def write_json_atomic(path: str | os.PathLike[str], value: Any) -> None:
-    """Write ``value`` as JSON so that a reader sees the old file or the new one, never half."""
-    target = Path(path)
-    temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    with temporary.open("w", encoding="utf-8") as handle:
-        json.dump(value, handle, indent=1, allow_nan=False, default=str)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temporary, target)
-
-
-def _read_json(path: Path) -> dict[str, Any]:
-    try:
-        with path.open(encoding="utf-8") as handle:
-            return json.load(handle)
-    except FileNotFoundError:
-        raise RunError(f"{path}: not found (is {path.parent} a run directory?)") from None
-    except ValueError as error:
-        raise RunError(f"{path}: not valid JSON ({error})") from None
+    """The runs folder, the same for the CLI and the dashboard: ``$FLOWERDASH_RUNS_DIR`` if
+    set, else ``runs`` in the working folder; absolute."""
+    return Path(os.environ.get("FLOWERDASH_RUNS_DIR") or "runs").expanduser().resolve()
 
 
 def is_run_dir(path: str | os.PathLike[str]) -> bool:
@@ -88,43 +106,36 @@ def process_alive(pid: int | None, started: float | None = None) -> bool:
         return False
 
 
-def read_status(run_dir: str | os.PathLike[str]) -> dict[str, Any]:
-    """Return the run's ``status.json`` with its state as readers should see it.
+def read_status(run_dir: str | os.PathLike[str]) -> RunStatus:
+    """Return the run's status as readers should see it.
 
     A recorded active state (queued, running, stopping) whose process is gone is reported as
     ``interrupted`` (``recorded_state`` keeps what the file says). Raises RunError when there
-    is no readable status.
+    is no status, DamagedRunFile when it does not parse.
     """
-    status = _read_json(Path(run_dir) / STATUS)
-    state = status.get("state")
-    if state in ACTIVE_STATES and not process_alive(status.get("pid"), status.get("pid_started")):
-        status = {**status, "recorded_state": state, "state": "interrupted"}
+    status = run_records.read_recorded_status(run_dir)
+    if status.state in ACTIVE_STATES and not process_alive(status.pid, status.pid_started):
+        return dataclasses.replace(status, state="interrupted", recorded_state=status.state)
     return status
 
 
-def read_config(run_dir: str | os.PathLike[str]) -> dict[str, Any]:
-    """Return the run's ``config.json`` (settings, data, classes, versions). Raises RunError."""
-    return _read_json(Path(run_dir) / CONFIG)
+def read_config(run_dir: str | os.PathLike[str]) -> RunConfig:
+    """Return the run's ``config.json`` (settings, data, classes, shape). Raises RunError."""
+    return run_records.read_config(run_dir)
 
 
-def read_report(run_dir: str | os.PathLike[str]) -> dict[str, Any]:
+def read_report(run_dir: str | os.PathLike[str]) -> RunReport:
     """Return the run's ``report.json``. Raises RunError when it is missing (run not ended)."""
-    return _read_json(Path(run_dir) / REPORT)
+    return run_records.read_report(run_dir)
 
 
-def read_history(run_dir: str | os.PathLike[str]) -> pd.DataFrame:
-    """Return ``history.csv`` as a DataFrame, one row per finished epoch (empty before the first).
+def read_history(run_dir: str | os.PathLike[str]) -> RunHistory:
+    """Return ``history.csv``, one row per finished epoch (empty before the first).
 
-    ``epoch`` is 0-based, as Keras' CSVLogger writes it.
+    ``epoch`` is 0-based, as Keras' CSVLogger writes it; ``.frame()`` gives a DataFrame.
+    Raises DamagedRunFile when the file is not CSVLogger's table.
     """
-    import pandas as pd
-
-    path = Path(run_dir) / HISTORY
-    try:
-        frame = pd.read_csv(path)
-    except (FileNotFoundError, pd.errors.EmptyDataError):
-        return pd.DataFrame({name: pd.Series(dtype=float) for name in HISTORY_COLUMNS})
-    return frame
+    return run_records.read_history(run_dir)
 
 
 def read_progress(
@@ -170,12 +181,13 @@ def stop_requested(run_dir: str | os.PathLike[str]) -> bool:
 
 
 def delete_run(run_dir: str | os.PathLike[str]) -> None:
-    """Delete a run directory. Raises RunError for a folder that is not a run or a live run."""
+    """Delete a run directory (a damaged one too). Raises RunError for a folder that is not a
+    run or a live run."""
     folder = Path(run_dir)
     if not is_run_dir(folder):
         raise RunError(f"{folder}: not a run directory (no {STATUS} or {CONFIG}); not deleted")
     try:
-        state = read_status(folder).get("state")
+        state = read_status(folder).state
     except RunError:
         state = None
     if state in ACTIVE_STATES:
@@ -185,7 +197,9 @@ def delete_run(run_dir: str | os.PathLike[str]) -> None:
 
 @dataclass(frozen=True)
 class RunSummary:
-    """One line of the runs table."""
+    """One line of the runs table. ``damage`` says what is wrong with a damaged run (e.g.
+    ``"status.json is not valid JSON (...)"``), whose ``state`` is then ``"damaged"`` if its
+    status cannot be read; the fields that could be read are filled in."""
 
     run_id: str
     path: Path
@@ -198,60 +212,68 @@ class RunSummary:
     state: str
     accuracy: float | None
     error: str | None
+    damage: str | None = None
 
-
-def _final_accuracy(folder: Path) -> float | None:
-    try:
-        report = read_report(folder)
-    except RunError:
-        report = None
-    if report and isinstance(report.get("accuracy"), int | float):
-        return float(report["accuracy"])
-    try:
-        last = (folder / HISTORY).read_text().strip().splitlines()
-    except OSError:
-        return None
-    if len(last) < 2:
-        return None
-    header, row = last[0].split(","), last[-1].split(",")
-    if "val_accuracy" in header and len(row) == len(header):
-        try:
-            return float(row[header.index("val_accuracy")])
-        except ValueError:
-            return None
-    return None
+    @property
+    def label(self) -> str:
+        """The state as a listing shows it: ``damaged: <what>`` for a damaged run."""
+        return f"damaged: {self.damage}" if self.damage else self.state
 
 
 def summarize_run(run_dir: str | os.PathLike[str]) -> RunSummary:
-    """Return the summary of one run (tolerates a run whose files are not all written yet)."""
+    """Return the summary of one run. Never raises for a run's files: one that is not written
+    yet is left out, a damaged one is named in ``damage``."""
     folder = Path(run_dir)
+    damages: list[str] = []
+    status: RunStatus | None = None
+    config: RunConfig | None = None
+    report: RunReport | None = None
+    history = RunHistory()
     try:
         status = read_status(folder)
+    except DamagedRunFile as error:
+        damages.append(error.damage)
     except RunError:
-        status = {"state": "unknown"}
+        if (folder / CONFIG).exists():
+            damages.append(f"{STATUS} is missing")
     try:
         config = read_config(folder)
+    except DamagedRunFile as error:
+        damages.append(error.damage)
     except RunError:
-        config = {}
-    settings = config.get("settings", {})
-    train = config.get("data", {}).get("train", {})
+        pass  # not written yet: the run is starting
+    if (folder / REPORT).exists():
+        try:
+            report = read_report(folder)
+        except RunError as error:
+            damages.append(getattr(error, "damage", str(error)))
+    try:
+        history = read_history(folder)
+    except DamagedRunFile as error:
+        damages.append(error.damage)
+    accuracy = report.accuracy if report is not None else history.last("val_accuracy")
+    settings = config.settings if config is not None else None
     return RunSummary(
         run_id=folder.name,
         path=folder,
-        started=status.get("started") or config.get("created"),
-        dataset=Path(train["path"]).name if train.get("path") else None,
-        mode=settings.get("mode"),
-        model=settings.get("model"),
-        epochs=settings.get("epochs") or status.get("epochs"),
-        epochs_done=int(status.get("epoch") or 0),
-        state=str(status.get("state")),
-        accuracy=_final_accuracy(folder),
-        error=status.get("error"),
+        started=(status.started if status else None) or (config.created if config else None),
+        dataset=config.train.path.name if config else None,
+        mode=settings.mode if settings else None,
+        model=settings.model if settings else None,
+        epochs=(settings.epochs if settings else None) or (status.epochs if status else None),
+        epochs_done=status.epoch if status else history.epochs,
+        state=status.state if status else ("damaged" if damages else "unknown"),
+        accuracy=accuracy,
+        error=status.error if status else None,
+        damage="; ".join(damages) or None,
     )
 
 
 def list_runs(runs_dir: str | os.PathLike[str] | None = None) -> list[RunSummary]:
-    """Return the runs under ``runs_dir`` (default: ``default_runs_dir()``), newest first."""
+    """Return the runs under ``runs_dir`` (default: ``default_runs_dir()``), newest first.
+
+    A damaged run is listed too, marked (``damage``); it never hides the others.
+    """
     folder = Path(runs_dir) if runs_dir is not None else default_runs_dir()
     if not folder.is_dir():
         return []

@@ -13,7 +13,7 @@ from pathlib import Path
 import streamlit as st
 
 from flowerdash.charts.data import class_counts_figure, image_grid, sample_indices_per_class
-from flowerdash.data import default_cache_dir
+from flowerdash.data import default_cache_dir, format_shape
 from flowerdash.data_checks import check_same_shape, compare_classes
 from flowerdash.dataset_files import list_dataset_files, resolve_data_path, store_upload
 from flowerdash.errors import ConfigError, DatasetError, ShapeProblem
@@ -204,11 +204,11 @@ def label_column_text(label_column: str | int) -> str:
 
 def show_summary(choice: DatasetChoice, train: LoadedDataset, test: LoadedDataset | None) -> None:
     dataset = train.dataset
-    height, width, channels = dataset.shape
+    channels = dataset.shape[2]
     columns = st.columns(5)
     columns[0].metric("Training images", f"{len(dataset.labels):,}")
     columns[1].metric("Test images", f"{len(test.dataset.labels):,}" if test else "none")
-    columns[2].metric("Image shape", f"{height}x{width}x{channels}")
+    columns[2].metric("Image shape", format_shape(dataset.shape))
     columns[3].metric("Classes", len(dataset.classes))
     columns[4].metric("Colour", "RGB" if channels == 3 else "grayscale" if channels == 1 else "-")
     files = [("train", train)] + ([("test", test)] if test else [])

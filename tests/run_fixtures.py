@@ -72,6 +72,7 @@ def write_finished_run(
                     "augment": True,
                     "seed": 42,
                 },
+                "augment": {},
                 "data": {
                     "train": {"path": str(test_csv), "rows": len(TEST_LABELS)},
                     "test": {"path": str(test_csv), "rows": len(TEST_LABELS)},
@@ -118,3 +119,47 @@ def write_finished_run(
     (run_dir / "report.json").write_text(json.dumps(_report()))
     (run_dir / "train.log").write_text("epoch 1\nepoch 2\n")
     return run_dir
+
+
+def _history_text(epochs: int) -> str:
+    lines = ["epoch,accuracy,learning_rate,loss,val_accuracy,val_loss"]
+    lines += [f"{e},{0.4 + 0.1 * e},0.01,{1.0 / (e + 1)},{0.3 + 0.1 * e},{1.2 / (e + 1)}"
+              for e in range(epochs)]  # fmt: skip
+    return "\n".join(lines) + "\n"
+
+
+def _write_backup_pair(folder: Path, epoch: int, suffix: str = "") -> None:
+    import h5py
+
+    with h5py.File(folder / f"latest.weights.h5{suffix}", "w") as weights:
+        weights["layer"] = np.zeros(3)
+    (folder / f"training_metadata.json{suffix}").write_text(json.dumps({"epoch": epoch}))
+
+
+def write_stopped_run(
+    runs_dir: Path, run_id: str = "20260101-130000-stop", epochs_done: int = 2, epochs: int = 4
+) -> Path:
+    """Write a run stopped after ``epochs_done`` epochs, as a resume finds it: config, status,
+    history (and CSVLogger's file), and a backup of the last two epochs (dummy weights)."""
+    run_dir = write_finished_run(runs_dir, run_id, epochs=epochs_done)
+    config = json.loads((run_dir / "config.json").read_text())
+    config["settings"]["epochs"] = epochs
+    (run_dir / "config.json").write_text(json.dumps(config))
+    status = json.loads((run_dir / "status.json").read_text())
+    (run_dir / "status.json").write_text(
+        json.dumps({**status, "state": "stopped", "epochs": epochs})
+    )
+    (run_dir / "report.json").unlink()
+    (run_dir / "history.csv").write_text(_history_text(epochs_done))
+    (run_dir / ".history.keras.csv").write_text(_history_text(epochs_done))
+    backup = run_dir / "backup"
+    backup.mkdir()
+    _write_backup_pair(backup, epochs_done)
+    if epochs_done > 1:
+        _write_backup_pair(backup, epochs_done - 1, ".bkp")
+    return run_dir
+
+
+def snapshot(run_dir: Path) -> dict[str, bytes]:
+    """Every file of a run folder and its bytes (to show that nothing changed)."""
+    return {str(p.relative_to(run_dir)): p.read_bytes() for p in run_dir.rglob("*") if p.is_file()}

@@ -10,14 +10,14 @@ import pytest
 from streamlit.testing.v1 import AppTest
 from ui_fixtures import TRAIN_ROWS, app_test
 
-from flowerdash.errors import DatasetError
-from ui.dataset_files import (
+from flowerdash.dataset_files import (
     NAME_LIMIT,
     list_dataset_files,
     resolve_data_path,
     safe_file_name,
     store_upload,
 )
+from flowerdash.errors import DatasetError
 from ui.state import DATASET_KEY
 
 LONG_NAME = "n" * 300 + ".csv"

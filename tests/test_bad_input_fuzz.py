@@ -20,9 +20,9 @@ from hypothesis import strategies as st
 
 from flowerdash.data import load_dataset, parse_shape
 from flowerdash.data.limits import ReadLimits
+from flowerdash.dataset_files import resolve_data_path, safe_file_name
 from flowerdash.errors import FlowerdashError
 from flowerdash.predict import check_model_file
-from ui.dataset_files import resolve_data_path, safe_file_name
 
 FUZZ = settings(
     max_examples=150,

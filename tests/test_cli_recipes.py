@@ -66,10 +66,10 @@ def test_recipe_values_are_recorded_and_explicit_flags_win(tmp_path, capsys):
     assert "flip test-time augmentation: accuracy" in out
     run = tmp_path / "runs" / "auto"
     config = runs.read_config(run)
-    assert config["recipe"]["requested"] == "auto" and config["recipe"]["name"] == "scratch"
-    assert set(config["recipe"]["overridden"]) == {"epochs", "width", "mode"}
-    settings = config["settings"]
-    assert settings["model"] == "resnet18" and settings["optimizer"] == "adamw"
-    assert settings["epochs"] == 1 and settings["width"] == 0.125
+    assert config.recipe["requested"] == "auto" and config.recipe["name"] == "scratch"
+    assert set(config.recipe["overridden"]) == {"epochs", "width", "mode"}
+    settings = config.settings
+    assert settings.model == "resnet18" and settings.optimizer == "adamw"
+    assert settings.epochs == 1 and settings.width == 0.125
     report = json.loads((run / runs.REPORT).read_text())
     assert 0.0 <= report["flip_tta"]["accuracy"] <= 1.0 and "macro_f1" in report["flip_tta"]

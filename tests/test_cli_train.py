@@ -46,7 +46,7 @@ def test_train_prints_the_run_directory_as_its_last_line(finished, capsys):
     assert code == 0
     assert out.strip().splitlines()[-1] == str(finished["base"] / "runs" / "named")
     assert "precision" in out and "weighted avg" in out
-    assert runs.read_config(finished["base"] / "runs" / "named")["settings"]["augment"] is False
+    assert runs.read_config(finished["base"] / "runs" / "named").settings.augment is False
 
 
 @pytest.mark.slow
@@ -148,3 +148,45 @@ def test_a_fresh_process_loads_the_saved_model_in_safe_mode(finished):
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.stdout.strip().splitlines()[-1] == "3", result.stderr[-2000:]
+
+
+def test_train_into_a_run_id_in_use_exits_2_and_leaves_that_run_alone(tmp_path, capsys):
+    from run_fixtures import snapshot, write_finished_run
+
+    kept = write_finished_run(tmp_path / "runs", "mine")
+    before = snapshot(kept)
+    train = write_image_csv(tmp_path / "train.csv", CLASSES * 4)
+    code = main(
+        ["train", "--train", str(train), "--test", str(train), "--runs-dir",
+         str(tmp_path / "runs"), "--run-id", "mine"]
+    )  # fmt: skip
+    assert code == 2
+    assert "a run with this id exists already; pick another --run-id" in capsys.readouterr().err
+    assert snapshot(kept) == before
+
+
+@pytest.mark.slow
+def test_two_trainings_started_together_with_one_run_id_do_not_share_the_folder(tmp_path):
+    train = write_image_csv(tmp_path / "train.csv", CLASSES * 4, seed=1)
+    test = write_image_csv(tmp_path / "test.csv", CLASSES, seed=2)
+    runs_dir = str(tmp_path / "runs")
+    command = [sys.executable, "-m", "flowerdash", "train", "--train", str(train),
+               "--test", str(test), "--epochs", "1", "--batch-size", "6", "--mode", "memory",
+               "--runs-dir", runs_dir, "--run-id", "same", "--verbose", "0"]  # fmt: skip
+    processes = [
+        subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for _ in range(2)
+    ]
+    try:
+        results = [(p.wait(timeout=240), p.stderr.read()) for p in processes]
+    finally:
+        for process in processes:
+            process.kill()
+    codes = sorted(code for code, _ in results)
+    assert codes == [0, 2], results
+    refused = next(err for code, err in results if code == 2)
+    assert "exists already; pick another --run-id" in refused and "Traceback" not in refused
+    run_dir = tmp_path / "runs" / "same"
+    assert runs.read_status(run_dir).state == "finished"
+    assert runs.read_history(run_dir).epochs == 1
+    assert runs.read_config(run_dir).run_id == "same"

@@ -75,8 +75,8 @@ def test_inconsistent_process_options_are_refused(values: dict, expected: str) -
 
 
 def test_a_run_resumes_with_its_recorded_mode_and_process_count() -> None:
-    config = {"distribute": {"mode": "processes", "processes": 3, "cpu_devices": 0}}
-    options = distribute.resume_options(config, environ={})
+    record = {"mode": "processes", "processes": 3, "cpu_devices": 0}
+    options = distribute.resume_options(record, environ={})
     assert (options.mode, options.num_processes, options.launches_locally) == ("processes", 3, True)
     assert distribute.resume_options({}, environ={}).mode == "none"
 
@@ -254,13 +254,13 @@ def test_two_local_processes_write_one_complete_run_directory(
         )  # fmt: skip
     _finish(processes, [log])
     run = Path(os.environ["FLOWERDASH_RUNS_DIR"]) / "r"
-    assert runs.read_status(run)["state"] == "finished"
+    assert runs.read_status(run).state == "finished"
     config = runs.read_config(run)
-    assert config["distribute"]["processes"] == 2 and config["distribute"]["devices"] == 2
-    assert config["distribute"]["backend"] == "jax"
-    assert len(runs.read_history(run)) == 1
+    assert config.distribute["processes"] == 2 and config.distribute["devices"] == 2
+    assert config.distribute["backend"] == "jax"
+    assert runs.read_history(run).epochs == 1
     report = runs.read_report(run)
-    assert report["count"] == 6 and len(report["predictions"]) == 6  # each test image once
+    assert report.count == 6 and len(report.predictions) == 6  # each test image once
     assert (run / runs.MODEL).exists() and (run / runs.PLOT).exists()
     assert "run directory" in (run / "train.1.log").read_text()
     assert not (run / runs.BACKUP).exists()

@@ -13,6 +13,7 @@ import pytest
 
 from flowerdash import runs
 from flowerdash.errors import RunError
+from flowerdash.files import write_json_atomic
 
 
 def _dead_pid() -> int:
@@ -23,15 +24,21 @@ def _dead_pid() -> int:
 
 def _make_run(folder: Path, *, state: str, pid: int | None, started: float = 1.0) -> Path:
     folder.mkdir(parents=True)
-    runs.write_json_atomic(
+    write_json_atomic(
         folder / runs.STATUS,
         {"state": state, "pid": pid, "error": None, "started": started, "epoch": 1, "epochs": 2},
     )
-    runs.write_json_atomic(
+    write_json_atomic(
         folder / runs.CONFIG,
         {
             "settings": {"mode": "stream", "model": "minivggnet", "epochs": 2},
-            "data": {"train": {"path": "/data/flowers_train.csv"}},
+            "augment": {},
+            "data": {
+                "train": {"path": "/data/flowers_train.csv"},
+                "test": {"path": "/data/flowers_test.csv"},
+            },
+            "classes": ["daisy", "rose"],
+            "shape": [64, 64, 3],
         },
     )
     return folder
@@ -39,25 +46,25 @@ def _make_run(folder: Path, *, state: str, pid: int | None, started: float = 1.0
 
 def test_running_state_with_a_live_process_reads_as_running(tmp_path):
     run = _make_run(tmp_path / "r", state="running", pid=os.getpid())
-    assert runs.read_status(run)["state"] == "running"
+    assert runs.read_status(run).state == "running"
 
 
 def test_running_state_with_a_dead_process_reads_as_interrupted(tmp_path):
     run = _make_run(tmp_path / "r", state="running", pid=_dead_pid())
     status = runs.read_status(run)
-    assert (status["state"], status["recorded_state"]) == ("interrupted", "running")
+    assert (status.state, status.recorded_state) == ("interrupted", "running")
 
 
 def test_reused_pid_started_after_the_run_reads_as_interrupted(tmp_path):
     run = _make_run(tmp_path / "r", state="running", pid=os.getpid())
     status = json.loads((run / runs.STATUS).read_text())
-    runs.write_json_atomic(run / runs.STATUS, {**status, "pid_started": 1000.0})
-    assert runs.read_status(run)["state"] == "interrupted"
+    write_json_atomic(run / runs.STATUS, {**status, "pid_started": 1000.0})
+    assert runs.read_status(run).state == "interrupted"
 
 
 def test_finished_state_is_reported_as_recorded_whatever_the_process(tmp_path):
     run = _make_run(tmp_path / "r", state="finished", pid=_dead_pid())
-    assert runs.read_status(run)["state"] == "finished"
+    assert runs.read_status(run).state == "finished"
 
 
 def test_missing_status_is_a_run_error(tmp_path):
@@ -83,8 +90,8 @@ def test_read_progress_without_a_file_returns_nothing(tmp_path):
 
 def test_read_history_before_the_first_epoch_is_empty_with_the_contract_columns(tmp_path):
     history = runs.read_history(tmp_path)
-    assert history.empty
-    assert list(history.columns) == runs.HISTORY_COLUMNS
+    assert history.epochs == 0
+    assert list(history.frame().columns) == list(runs.HISTORY_COLUMNS)
 
 
 def test_request_stop_writes_the_stop_file(tmp_path):
@@ -141,5 +148,15 @@ def test_list_runs_of_a_missing_folder_is_empty(tmp_path):
 
 
 def test_write_json_atomic_leaves_no_temporary_file(tmp_path):
-    runs.write_json_atomic(tmp_path / "a.json", {"x": 1})
+    write_json_atomic(tmp_path / "a.json", {"x": 1})
     assert [p.name for p in tmp_path.iterdir()] == ["a.json"]
+
+
+def test_the_dashboard_and_the_cli_share_one_default_runs_folder(tmp_path, monkeypatch):
+    from ui import state
+
+    monkeypatch.delenv("FLOWERDASH_RUNS_DIR", raising=False)
+    monkeypatch.chdir(tmp_path)
+    assert runs.default_runs_dir() == state.runs_dir() == tmp_path.resolve() / "runs"
+    monkeypatch.setenv("FLOWERDASH_RUNS_DIR", str(tmp_path / "elsewhere"))
+    assert runs.default_runs_dir() == state.runs_dir() == tmp_path.resolve() / "elsewhere"

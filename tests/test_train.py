@@ -9,9 +9,10 @@ import pandas as pd
 import pytest
 from train_fixtures import write_image_csv
 
-from flowerdash import runs
+from flowerdash import run_records, runs
 from flowerdash.augment import AugmentSettings
 from flowerdash.errors import ConfigError, DatasetError
+from flowerdash.files import write_json_atomic
 from flowerdash.settings import TrainSettings
 from flowerdash.train import TrainJob, prepare_data, train_new
 
@@ -42,7 +43,7 @@ def test_each_mode_writes_the_run_directory_contract(pair, tmp_path, mode):
     assert list(history.columns) == HISTORY_COLUMNS
     assert history["epoch"].tolist() == [0, 1]
     status = runs.read_status(run)
-    assert (status["state"], status["epoch"], status["epochs"]) == ("finished", 2, 2)
+    assert (status.state, status.epoch, status.epochs) == ("finished", 2, 2)
     assert not (run / "backup").exists()
 
 
@@ -50,12 +51,12 @@ def test_each_mode_writes_the_run_directory_contract(pair, tmp_path, mode):
 def test_report_predicts_every_test_sample_once_when_count_is_a_multiple_of_batch(pair, tmp_path):
     run = train_new(_job(pair), tmp_path / "runs", "r", verbose=0)  # 16 test rows, batch 8
     report = runs.read_report(run)
-    assert report["count"] == 16
-    assert [p["index"] for p in report["predictions"]] == list(range(16))
-    assert np.array(report["confusion_matrix"]).sum() == 16
-    assert report["classes"] == CLASSES
-    assert report["weighted avg"]["support"] == 16
-    assert [p["true"] for p in report["predictions"]][:3] == CLASSES
+    assert report.count == 16
+    assert [p["index"] for p in report.predictions] == list(range(16))
+    assert np.array(report.confusion_matrix).sum() == 16
+    assert report.classes == CLASSES
+    assert report.scores["weighted avg"]["support"] == 16
+    assert [p["true"] for p in report.predictions][:3] == CLASSES
 
 
 @pytest.mark.slow
@@ -73,12 +74,12 @@ def test_progress_records_batches_and_epochs_one_based(pair, tmp_path):
 def test_config_records_settings_data_fingerprints_classes_and_versions(pair, tmp_path):
     run = train_new(_job(pair, seed=7), tmp_path / "runs", "r", verbose=0)
     config = runs.read_config(run)
-    assert config["settings"]["seed"] == 7
-    assert config["augment"] == AugmentSettings().to_dict()
-    assert config["classes"] == CLASSES and config["shape"] == [12, 12, 3]
-    assert len(config["data"]["train"]["fingerprint"]) >= 16
-    assert config["data"]["test"]["rows"] == 16
-    assert {"keras", "tensorflow", "numpy", "python"} <= set(config["versions"])
+    assert config.settings.seed == 7
+    assert config.augment == AugmentSettings()
+    assert config.classes == CLASSES and config.shape == (12, 12, 3)
+    assert len(config.train.fingerprint or "") >= 16
+    assert config.test.rows == 16
+    assert {"keras", "tensorflow", "numpy", "python"} <= set(config.versions)
 
 
 @pytest.mark.slow
@@ -88,8 +89,8 @@ def test_two_class_dataset_trains_with_integer_labels(tmp_path):
     job = TrainJob(train, test, TrainSettings(epochs=1, batch_size=4), AugmentSettings())
     run = train_new(job, tmp_path / "runs", "r", verbose=0)
     report = runs.read_report(run)
-    assert report["classes"] == ["no", "yes"]
-    assert np.array(report["confusion_matrix"]).shape == (2, 2)
+    assert report.classes == ["no", "yes"]
+    assert np.array(report.confusion_matrix).shape == (2, 2)
 
 
 @pytest.mark.slow
@@ -113,7 +114,7 @@ def test_saved_model_predicts_what_the_report_says(pair, tmp_path):
     test = np.loadtxt(pair[1], delimiter=",", usecols=range(1, 433), dtype=np.uint8)
     predicted = np.asarray(model.predict(test.reshape(-1, 12, 12, 3), verbose=0)).argmax(axis=1)
     report = runs.read_report(run)
-    assert [CLASSES[i] for i in predicted] == [p["predicted"] for p in report["predictions"]]
+    assert [CLASSES[i] for i in predicted] == [p["predicted"] for p in report.predictions]
 
 
 def test_one_class_only_is_a_config_error(tmp_path):
@@ -131,7 +132,9 @@ def test_test_labels_unknown_to_training_are_a_dataset_error_naming_them(pair, t
 
 def test_train_and_test_shapes_that_differ_are_a_config_error(pair, tmp_path):
     test = write_image_csv(tmp_path / "small.csv", CLASSES, shape=(8, 8, 3))
-    with pytest.raises(ConfigError, match=r"images are 8x8x3 but the training images .* 12x12x3"):
+    with pytest.raises(
+        ConfigError, match=r"images are 8x8x3, expected 12x12x3 like the training images"
+    ):
         prepare_data(TrainJob(pair[0], test))
 
 
@@ -142,11 +145,11 @@ def test_bad_data_leaves_no_run_directory(tmp_path):
     assert not (tmp_path / "runs" / "r").exists()
 
 
-def test_bad_data_marks_a_launcher_made_run_failed(tmp_path):
+def test_bad_data_marks_a_launcher_made_run_failed(tmp_path, monkeypatch):
     train = write_image_csv(tmp_path / "train.csv", ["cat"] * 6)
-    folder = tmp_path / "runs" / "r"
-    folder.mkdir(parents=True)
-    runs.write_json_atomic(folder / "status.json", {"state": "queued", "pid": None})
+    folder = run_records.reserve_run_dir(tmp_path / "runs", "r")
+    monkeypatch.setenv(run_records.RESERVED_ENV, run_records.run_token(folder))
+    write_json_atomic(folder / "status.json", {"state": "queued", "pid": None})
     with pytest.raises(ConfigError):
         train_new(TrainJob(train, train), tmp_path / "runs", "r")
     status = json.loads((folder / "status.json").read_text())
@@ -158,4 +161,6 @@ def test_same_seed_repeats_the_same_history(pair, tmp_path):
     first = train_new(_job(pair, epochs=2, seed=3), tmp_path / "runs", "one", verbose=0)
     second = train_new(_job(pair, epochs=2, seed=3), tmp_path / "runs", "two", verbose=0)
     columns = ["loss", "accuracy", "val_loss", "val_accuracy"]
-    assert runs.read_history(first)[columns].equals(runs.read_history(second)[columns])
+    assert (
+        runs.read_history(first).frame()[columns].equals(runs.read_history(second).frame()[columns])
+    )

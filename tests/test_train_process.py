@@ -84,7 +84,7 @@ def test_stop_file_ends_the_run_stopped_with_model_and_report(tmp_path):
     runs.request_stop(run)
     output, _ = process.communicate(timeout=120)
     assert process.returncode == 0, output
-    assert runs.read_status(run)["state"] == "stopped"
+    assert runs.read_status(run).state == "stopped"
     assert (run / "model.keras").is_file() and (run / "report.json").is_file()
     assert (run / "backup").is_dir()
     assert output.strip().splitlines()[-1] == str(run)
@@ -96,8 +96,8 @@ def test_sigterm_ends_the_run_stopped(tmp_path):
     process.send_signal(signal.SIGTERM)
     output, _ = process.communicate(timeout=120)
     assert process.returncode == 0, output
-    assert runs.read_status(run)["state"] == "stopped"
-    assert runs.read_report(run)["count"] == 6
+    assert runs.read_status(run).state == "stopped"
+    assert runs.read_report(run).count == 6
 
 
 def test_sigkilled_run_reads_interrupted_and_resumes_with_continuous_history(tmp_path):
@@ -105,11 +105,11 @@ def test_sigkilled_run_reads_interrupted_and_resumes_with_continuous_history(tmp
     _wait_for_epochs(run, process, 2)
     os.kill(process.pid, signal.SIGKILL)
     process.communicate(timeout=30)
-    assert runs.read_status(run)["state"] == "interrupted"
-    done = runs.read_status(run)["epoch"]
+    assert runs.read_status(run).state == "interrupted"
+    done = runs.read_status(run).epoch
     result = _resume(run, epochs=done + 2)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert runs.read_status(run)["state"] == "finished"
+    assert runs.read_status(run).state == "finished"
     _assert_history_continuous(run)
     assert len(pd.read_csv(run / "history.csv")) == done + 2
 
@@ -122,26 +122,27 @@ def test_stopped_run_resumes_to_finished_with_continuous_history(tmp_path):
     stopped_after = len(pd.read_csv(run / "history.csv"))
     result = _resume(run, epochs=stopped_after + 1)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert runs.read_status(run)["state"] == "finished"
+    assert runs.read_status(run).state == "finished"
     _assert_history_continuous(run)
     assert len(pd.read_csv(run / "history.csv")) == stopped_after + 1
-    assert runs.read_config(run)["settings"]["epochs"] == stopped_after + 1
+    assert runs.read_config(run).settings.epochs == stopped_after + 1
 
 
 def test_stop_requested_while_the_run_is_starting_ends_it_stopped(tmp_path):
     from flowerdash import launcher
+    from flowerdash.train.options import job_from_arguments
 
     train = write_image_csv(tmp_path / "train.csv", CLASSES * 8, seed=1)
     test = write_image_csv(tmp_path / "test.csv", CLASSES * 2, seed=2)
     arguments = ["--train", str(train), "--test", str(test), "--epochs", "500"]
-    run = launcher.start_training(arguments, tmp_path / "runs", run_id="early")
-    assert runs.read_status(run)["state"] == "queued"
+    run = launcher.start_training(job_from_arguments(arguments), tmp_path / "runs", run_id="early")
+    assert runs.read_status(run).state == "queued"
     runs.request_stop(run)  # before the trainer has even imported Keras
     deadline = time.monotonic() + 180
-    while runs.read_status(run)["state"] in runs.ACTIVE_STATES:
+    while runs.read_status(run).state in runs.ACTIVE_STATES:
         assert time.monotonic() < deadline, (run / runs.LOG).read_text()
         time.sleep(0.2)
-    assert runs.read_status(run)["state"] == "stopped", (run / runs.LOG).read_text()
+    assert runs.read_status(run).state == "stopped", (run / runs.LOG).read_text()
     assert len(pd.read_csv(run / "history.csv")) == 1
 
 
@@ -154,4 +155,4 @@ def test_stale_stop_request_does_not_stop_a_resumed_run(tmp_path):
     done = len(pd.read_csv(run / "history.csv"))
     result = _resume(run, epochs=done + 1)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert runs.read_status(run)["state"] == "finished"
+    assert runs.read_status(run).state == "finished"

@@ -10,8 +10,9 @@ import numpy as np
 from ui_fixtures import app_test, write_csv
 
 from flowerdash.recipes import DataProfile, resolve_recipe
+from flowerdash.train.options import job_arguments
 from ui.state import DATASET_KEY, DatasetChoice
-from ui.training import train_arguments
+from ui.training import training_job
 
 TIMEOUT = 120
 
@@ -35,8 +36,9 @@ def test_start_passes_the_recipe_and_only_the_values_changed_from_it(tmp_path: P
     dataset = DatasetChoice(tmp_path / "t.csv", tmp_path / "v.csv", None, "mine")
     recipe = resolve_recipe("auto", DataProfile((64, 64, 3), 375, 5))
     values = {**recipe.settings.to_dict(), "epochs": 3}
-    arguments = train_arguments(dataset, values, {"rotation": 5.0}, recipe)
-    assert arguments[4:] == ["--recipe", "auto", "--epochs", "3", "--rotation", "5.0"]
+    job = training_job(dataset, values, {"rotation": 5.0}, recipe)
+    assert (job.settings.epochs, job.augment.rotation) == (3, 5.0)
+    assert job_arguments(job)[4:] == ["--recipe", "auto", "--epochs", "3", "--rotation", "5.0"]
 
 
 def test_augmentation_page_warns_when_flipping_small_grayscale_images(data_dir: Path) -> None:

@@ -92,7 +92,7 @@ def test_a_report_without_confusion_matrix_is_reported_not_raised():
     (run_dir / "report.json").write_text(json.dumps(report))
     app = app_test(PAGE).run()
     assert not app.exception
-    assert "no 'confusion_matrix' entry" in app.error[0].value
+    assert "has no 'confusion_matrix'" in app.error[0].value
 
 
 def test_normalize_toggle_shows_each_true_class_share(results_page):

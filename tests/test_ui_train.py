@@ -18,7 +18,10 @@ from streamlit.testing.v1 import AppTest
 from ui_fixtures import app_test
 
 from flowerdash import launcher, runs
+from flowerdash.files import write_json_atomic
 from flowerdash.settings import MODES, TRAIN_PARAMS
+from flowerdash.train import TrainJob
+from flowerdash.train.options import job_arguments
 from ui.training import MODE_LINES
 
 PAGE = "pages/3_Train.py"
@@ -35,10 +38,11 @@ def sleeping_run(tmp_path: Path, runs_folder: Path) -> Iterator[Path]:
     fake = tmp_path / "fake-python"
     fake.write_text("#!/bin/sh\nexec sleep 60\n")
     fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
-    run_dir = launcher.start_training([], runs_folder, run_id="live", python=str(fake))
+    job = TrainJob(Path("train.csv"), Path("test.csv"))  # the stand-in ignores it
+    run_dir = launcher.start_training(job, runs_folder, run_id="live", python=str(fake))
     yield run_dir
     with contextlib.suppress(ProcessLookupError):
-        os.killpg(runs.read_status(run_dir)["pid"], signal.SIGKILL)
+        os.killpg(runs.read_status(run_dir).pid, signal.SIGKILL)
 
 
 def _train_page() -> AppTest:
@@ -106,7 +110,7 @@ def test_active_run_shows_its_batch_points_as_they_arrive(data_dir, sleeping_run
 
 def _mark_running(run_dir: Path) -> None:
     status = json.loads((run_dir / "status.json").read_text())
-    runs.write_json_atomic(run_dir / "status.json", {**status, "state": "running"})
+    write_json_atomic(run_dir / "status.json", {**status, "state": "running"})
 
 
 def test_starting_run_offers_stop_which_writes_the_stop_request(data_dir, sleeping_run):
@@ -124,9 +128,9 @@ def test_running_run_offers_stop_which_writes_the_stop_request(data_dir, sleepin
 
 
 def test_killed_run_shows_interrupted_with_resume(data_dir, sleeping_run):
-    os.killpg(runs.read_status(sleeping_run)["pid"], signal.SIGKILL)
+    os.killpg(runs.read_status(sleeping_run).pid, signal.SIGKILL)
     deadline = time.monotonic() + 10
-    while runs.read_status(sleeping_run)["state"] != "interrupted" and time.monotonic() < deadline:
+    while runs.read_status(sleeping_run).state != "interrupted" and time.monotonic() < deadline:
         time.sleep(0.05)
     page = _train_page()
     assert "interrupted" in _badge_text(page)
@@ -185,14 +189,14 @@ def test_stop_on_a_long_run_ends_stopped_and_resume_trains_on_to_the_new_total(d
     page.button(key=f"stop-{run_dir.name}").click().run()
     assert _run_until(page, {"stopped", "finished", "failed"}) == "stopped"
     assert "stopped" in _badge_text(page)
-    done = int(runs.read_status(run_dir)["epoch"])
+    done = int(runs.read_status(run_dir).epoch)
     page.number_input(key=f"resume-epochs-{run_dir.name}").set_value(done + 1)
     page.button(key=f"resume-{run_dir.name}").click().run()
     assert _run_until(page, {"finished", "failed"}) == "finished"
-    assert len(runs.read_history(run_dir)) == done + 1
+    assert runs.read_history(run_dir).epochs == done + 1
 
 
-def _recorded_config(runs_folder: Path, timeout: float = 120.0) -> dict:
+def _recorded_config(runs_folder: Path, timeout: float = 120.0) -> runs.RunConfig:
     """The ``config.json`` of the one run under ``runs_folder``, once its trainer wrote it."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -200,7 +204,7 @@ def _recorded_config(runs_folder: Path, timeout: float = 120.0) -> dict:
         if (run_dir / runs.CONFIG).exists():
             return runs.read_config(run_dir)
         status = runs.read_status(run_dir)
-        assert status["state"] in launcher.ACTIVE_STATES, status
+        assert status.state in runs.ACTIVE_STATES, status
         time.sleep(0.2)
     raise AssertionError(f"no config.json in {runs_folder} after {timeout} s")
 
@@ -215,8 +219,8 @@ def test_start_trains_the_settings_changed_in_the_same_interaction_as_the_click(
     page.number_input(key="train.batch_size").set_value(8)
     page.selectbox(key="train.mode").select("memory")
     page.button(key="train.start").click().run()
-    settings = _recorded_config(runs_folder)["settings"]
-    assert (settings["epochs"], settings["batch_size"], settings["mode"]) == (3, 8, "memory")
+    settings = _recorded_config(runs_folder).settings
+    assert (settings.epochs, settings.batch_size, settings.mode) == (3, 8, "memory")
 
 
 @pytest.mark.slow
@@ -227,13 +231,13 @@ def test_start_trains_the_augmentation_changed_as_the_user_left_its_page(data_di
     page.switch_page(PAGE).run()
     assert any("rotation ±7°" in caption.value for caption in page.caption)
     page.button(key="train.start").click().run()
-    assert _recorded_config(runs_folder)["augment"]["rotation"] == 7.0
+    assert _recorded_config(runs_folder).augment.rotation == 7.0
 
 
 def test_resume_trains_up_to_the_epoch_typed_with_the_click(data_dir, runs_folder, monkeypatch):
     run_dir = write_finished_run(runs_folder, epochs=2)
     status = json.loads((run_dir / "status.json").read_text())
-    runs.write_json_atomic(run_dir / "status.json", {**status, "state": "stopped"})
+    write_json_atomic(run_dir / "status.json", {**status, "state": "stopped"})
     asked: list[tuple[str, int | None]] = []
 
     def resume(folder: Path, epochs: int | None = None) -> Path:
@@ -250,7 +254,7 @@ def test_resume_trains_up_to_the_epoch_typed_with_the_click(data_dir, runs_folde
 def test_failed_run_shows_its_error(data_dir, runs_folder):
     run_dir = runs_folder / "broken"
     run_dir.mkdir(parents=True)
-    runs.write_json_atomic(
+    write_json_atomic(
         run_dir / "status.json",
         {"state": "failed", "pid": None, "error": "data.csv, line 3: expected 192 values"},
     )
@@ -286,17 +290,18 @@ def test_loss_can_be_shown_on_a_log_scale(data_dir, runs_folder):
 
 
 def test_every_device_choice_starts_a_devices_run(data_dir, runs_folder, monkeypatch):
-    started: list[list[str]] = []
+    started: list[TrainJob] = []
 
-    def start(arguments: list[str], folder: Path) -> Path:
-        started.append(list(arguments))
+    def start(job: TrainJob, folder: Path) -> Path:
+        started.append(job)
         return write_finished_run(folder, run_id="devices-run")
 
     monkeypatch.setattr(launcher, "start_training", start)
     page = _train_page()
     page.selectbox(key="train.distribute").select("devices")
     page.button(key="train.start").click().run()
-    assert started and started[0][-2:] == ["--distribute", "devices"]
+    assert started and started[0].distribute.mode == "devices"
+    assert job_arguments(started[0])[-2:] == ["--distribute", "devices"]
 
 
 def test_a_distributed_run_says_its_devices_and_processes(data_dir, runs_folder):

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import streamlit as st
 
+from flowerdash.data.csv_format import format_shape
 from ui.state import DatasetChoice, current_dataset, repo_root, sync_dataset_with_url
 
 
@@ -78,7 +79,7 @@ def dataset_badge(choice: DatasetChoice) -> None:
     files = [f"train: `{choice.train_path.name}`"]
     files.append(f"test: `{choice.test_path.name}`" if choice.test_path else "no test file")
     if choice.shape:
-        files.append("shape " + "x".join(str(side) for side in choice.shape))
+        files.append("shape " + format_shape(choice.shape))
     st.caption(" · ".join(files))
 
 

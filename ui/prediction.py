@@ -7,7 +7,7 @@ version (``st.cache_resource``); Keras is imported only when the page needs the 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,6 +17,7 @@ import streamlit as st
 
 from flowerdash import predict, runs
 from flowerdash.charts.results import top_k_figure
+from flowerdash.data import format_shape
 from flowerdash.errors import DatasetError, FlowerdashError, RunError
 from ui.errors import show_error
 from ui.loaders import KERAS_SPINNER
@@ -78,7 +79,7 @@ def uploaded_inputs(uploads: Sequence[Any], shape: Sequence[int]) -> Inputs:
     return Inputs(np.stack(images), names, [None] * len(images))
 
 
-def test_row_inputs(config: Mapping[str, Any], report: Mapping[str, Any] | None) -> Inputs | None:
+def test_row_inputs(config: runs.RunConfig, report: runs.RunReport | None) -> Inputs | None:
     """Draw the test-row chooser; return the chosen rows (None when none is chosen)."""
     images = test_images(config)
     labels = _test_labels(report, len(images))
@@ -99,9 +100,9 @@ def test_row_inputs(config: Mapping[str, Any], report: Mapping[str, Any] | None)
     )
 
 
-def _test_labels(report: Mapping[str, Any] | None, count: int) -> list[str | None]:
+def _test_labels(report: runs.RunReport | None, count: int) -> list[str | None]:
     labels: list[str | None] = [None] * count
-    for prediction in (report or {}).get("predictions", []):
+    for prediction in report.predictions if report is not None else []:
         if 0 <= int(prediction["index"]) < count:
             labels[int(prediction["index"])] = str(prediction["true"])
     return labels
@@ -140,20 +141,13 @@ def render() -> None:
         return
     try:
         config = runs.read_config(run_dir)
-        classes = [str(c) for c in config["classes"]]
-        shape = [int(v) for v in config["shape"]]
-    except (FlowerdashError, KeyError) as error:
-        show_error(
-            error
-            if isinstance(error, FlowerdashError)
-            else RunError(f"{run_dir}/config.json: no {error} (expected classes and shape)")
-        )
+        report = runs.read_report(run_dir) if (run_dir / runs.REPORT).exists() else None
+    except FlowerdashError as error:
+        show_error(error)
         return
-    report = None
-    if (run_dir / runs.REPORT).exists():
-        report = runs.read_report(run_dir)
+    classes, shape = config.classes, config.shape
     st.caption(
-        f"The model takes {'x'.join(map(str, shape))} images and knows {len(classes)} classes: "
+        f"The model takes {format_shape(shape)} images and knows {len(classes)} classes: "
         + ", ".join(classes)
         + ". Images are converted to "
         + ("greyscale" if shape[2] == 1 else "RGB")

@@ -37,27 +37,12 @@ DISPLAY_SIZE = 128
 Cell = tuple[str, str]  # (true class, predicted class)
 
 
-def test_set_location(config: Mapping[str, Any]) -> tuple[Path, tuple[int, int, int] | None]:
-    """Return the test CSV path and image shape a run was trained with, from its config.
-
-    Raises RunError when the config does not name a test set.
-    """
-    data = config.get("data", {})
-    test = data.get("test") if isinstance(data, Mapping) else None
-    path = test.get("path") if isinstance(test, Mapping) else test
-    if not path:
-        raise RunError("config.json: no test set path (expected data.test.path)")
-    shape = config.get("shape") or (test.get("shape") if isinstance(test, Mapping) else None)
-    return Path(path), tuple(int(n) for n in shape) if shape else None  # type: ignore[return-value]
-
-
-def test_images(config: Mapping[str, Any]) -> np.ndarray:
+def test_images(config: runs.RunConfig) -> np.ndarray:
     """Return the run's test images (N, H, W, C) uint8, read once per file version.
 
     Raises DatasetError when the test file is gone or no longer reads.
     """
-    path, shape = test_set_location(config)
-    return load_dataset_cached(path, shape).dataset.images
+    return load_dataset_cached(config.test.path, config.shape).dataset.images
 
 
 def display_image(image: np.ndarray, size: int = DISPLAY_SIZE) -> np.ndarray:
@@ -115,7 +100,7 @@ def gallery(images: np.ndarray, chosen: Sequence[Mapping[str, Any]]) -> None:
             )
 
 
-def confusion_section(run_dir: Path, report: Mapping[str, Any], config: Mapping[str, Any]) -> None:
+def confusion_section(run_dir: Path, report: Mapping[str, Any], config: runs.RunConfig) -> None:
     """Draw the heatmap, the cell chooser (most confused first) and the cell's images."""
     classes = report_classes(report)
     st.subheader("Confusion matrix")
@@ -202,25 +187,25 @@ def _predictions_csv(predictions: Sequence[Mapping[str, Any]]) -> str:
     return predictions_table(predictions).to_csv(index=False)
 
 
-def summary_metrics(run_dir: Path, report: Mapping[str, Any], config: Mapping[str, Any]) -> None:
+def summary_metrics(
+    status: runs.RunStatus, report: Mapping[str, Any], config: runs.RunConfig
+) -> None:
     """Draw the headline numbers (test accuracy, test images, epochs, mode) and the settings."""
-    status = runs.read_status(run_dir)
-    settings = config.get("settings", {})
+    settings = config.settings
     accuracy = overall_accuracy(report)
     table = per_class_table(report)
     columns = st.columns(4)
     columns[0].metric("Test accuracy", "?" if accuracy is None else f"{accuracy:.1%}")
     columns[1].metric("Test images", int(table["support"].sum()))
-    planned = settings.get("epochs") or status.get("epochs") or "?"
-    columns[2].metric("Epochs", f"{status.get('epoch') or '?'} of {planned}")
-    columns[3].metric("Training mode", settings.get("mode", "?"))
+    columns[2].metric("Epochs", f"{status.epoch or '?'} of {settings.epochs}")
+    columns[3].metric("Training mode", settings.mode)
     details = [
-        f"model {settings.get('model', '?')}",
-        f"{settings.get('optimizer', '?')} at learning rate {settings.get('learning_rate', '?')}",
-        f"batch size {settings.get('batch_size', '?')}",
-        "augmented" if settings.get("augment") else "no augmentation",
-        f"seed {settings.get('seed', '?')}",
-        f"run {status.get('state', '?')}",
+        f"model {settings.model}",
+        f"{settings.optimizer} at learning rate {settings.learning_rate}",
+        f"batch size {settings.batch_size}",
+        "augmented" if settings.augment else "no augmentation",
+        f"seed {settings.seed}",
+        f"run {status.state}",
     ]
     st.caption(" · ".join(details))
 
@@ -247,13 +232,13 @@ def render() -> None:
         st.page_link("pages/3_Train.py", label="Go to training", icon=":material/model_training:")
         return
     try:
-        report = runs.read_report(run_dir)
+        report = runs.read_report(run_dir).as_dict()
         config = runs.read_config(run_dir)
-        summary_metrics(run_dir, report, config)
+        summary_metrics(runs.read_status(run_dir), report, config)
         st.subheader("Training curves")
         log_loss = st.toggle("Loss on a log scale", key=LOG_LOSS_KEY)
         st.plotly_chart(
-            history_figure(runs.read_history(run_dir), log_loss=log_loss),
+            history_figure(runs.read_history(run_dir).frame(), log_loss=log_loss),
             width="stretch",
             key="results.curves",
             config={"displaylogo": False},

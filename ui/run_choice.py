@@ -20,7 +20,7 @@ def run_label(summary: runs.RunSummary) -> str:
     )
     accuracy = "" if summary.accuracy is None else f" · accuracy {summary.accuracy:.1%}"
     details = " · ".join(x for x in (summary.dataset, summary.mode) if x)
-    return f"{when} · {summary.run_id} · {details} · {summary.state}{accuracy}"
+    return f"{when} · {summary.run_id} · {details} · {summary.label}{accuracy}"
 
 
 def runs_with(file_name: str) -> list[runs.RunSummary]:

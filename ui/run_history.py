@@ -36,7 +36,7 @@ def runs_table(summaries: list[runs.RunSummary]) -> pd.DataFrame:
             "model": [r.model for r in summaries],
             "mode": [r.mode for r in summaries],
             "epochs": [f"{r.epochs_done} of {r.epochs or '?'}" for r in summaries],
-            "state": [r.state for r in summaries],
+            "state": [r.label for r in summaries],
             "accuracy": [r.accuracy for r in summaries],
         }
     )
@@ -45,7 +45,7 @@ def runs_table(summaries: list[runs.RunSummary]) -> pd.DataFrame:
 def overlay_section(summaries: list[runs.RunSummary]) -> None:
     """Draw the multiselect of runs and their overlaid curves."""
     st.subheader("Compare runs")
-    with_history = [r for r in summaries if (r.path / runs.HISTORY).exists()]
+    with_history = [r for r in summaries if (r.path / runs.HISTORY).exists() and not r.damage]
     if not with_history:
         st.caption("No run has finished an epoch yet.")
         return
@@ -61,7 +61,7 @@ def overlay_section(summaries: list[runs.RunSummary]) -> None:
     histories = {
         f"{run_id} ({by_id[run_id].mode or '?'}, {by_id[run_id].state})": runs.read_history(
             by_id[run_id].path
-        )
+        ).frame()
         for run_id in chosen
     }
     st.plotly_chart(

@@ -11,7 +11,8 @@ Folders (each overridable by an environment variable, which the tests use to kee
 - ``data_dir()``: ``$FLOWERDASH_DATA_DIR``, else ``<repo>/data``. Typed paths must resolve
   inside it; the bundled dataset lives in it.
 - ``uploads_dir()``: ``$FLOWERDASH_UPLOADS_DIR``, else ``<data_dir>/uploads``.
-- ``runs_dir()``: ``$FLOWERDASH_RUNS_DIR``, else ``<repo>/runs``.
+- ``runs_dir()``: ``flowerdash.runs.default_runs_dir()``: ``$FLOWERDASH_RUNS_DIR``, else
+  ``runs/`` in the working folder (the repo when started with ``make run``), as for the CLI.
 - The parsed-dataset cache is ``flowerdash.data``'s business (``$FLOWERDASH_CACHE_DIR``).
 """
 
@@ -23,6 +24,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import streamlit as st
+
+from flowerdash.data.csv_format import format_shape
 
 if TYPE_CHECKING:
     from flowerdash.augment import AugmentSettings
@@ -56,8 +59,12 @@ def uploads_dir() -> Path:
 
 
 def runs_dir() -> Path:
-    """Return the folder training runs are written to (one sub-folder per run)."""
-    return _env_path("FLOWERDASH_RUNS_DIR", repo_root() / "runs")
+    """Return the folder training runs are written to (one sub-folder per run): the library's
+    one default (``flowerdash.runs.default_runs_dir``), so the CLI started from the same folder
+    sees the same runs."""
+    from flowerdash.runs import default_runs_dir
+
+    return default_runs_dir()
 
 
 @dataclass(frozen=True)
@@ -123,7 +130,7 @@ def dataset_query(choice: DatasetChoice) -> dict[str, str]:
     except ValueError:
         return {}
     if choice.shape is not None:
-        query["shape"] = "x".join(map(str, choice.shape))
+        query["shape"] = format_shape(choice.shape)
     return query
 
 

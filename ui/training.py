@@ -15,7 +15,7 @@ import pandas as pd
 import streamlit as st
 
 from flowerdash import launcher, runs
-from flowerdash.augment import AUGMENT_PARAMS, AugmentSettings
+from flowerdash.augment import AugmentSettings
 from flowerdash.charts.training import live_training_figure
 from flowerdash.errors import FlowerdashError
 from flowerdash.live_progress import LiveProgress, format_duration, summarize
@@ -29,6 +29,8 @@ from flowerdash.recipes import (
     resolve_recipe,
 )
 from flowerdash.settings import TRAIN_PARAMS, ParamSpec, TrainSettings, param
+from flowerdash.train.distribute import DistributeOptions
+from flowerdash.train.engine import TrainJob
 from ui import state
 from ui.errors import errors_shown, show_error
 from ui.loaders import load_dataset_cached
@@ -97,42 +99,52 @@ def shown_run(runs_folder: Path) -> Path | None:
     if active is not None:
         return active
     remembered = st.session_state.get(SHOWN_RUN_KEY)
-    if remembered and Path(remembered, "status.json").exists():
+    if remembered and Path(remembered, runs.STATUS).exists():
         return Path(remembered)
     if not runs_folder.is_dir():
         return None
     candidates = sorted(
-        (d for d in runs_folder.iterdir() if (d / "status.json").exists()), reverse=True
+        (d for d in runs_folder.iterdir() if (d / runs.STATUS).exists()), reverse=True
     )
     return candidates[0] if candidates else None
 
 
-def train_arguments(
+def training_job(
     dataset: state.DatasetChoice,
     values: dict[str, Any],
     augment: dict[str, Any],
     recipe: ResolvedRecipe | None = None,
-) -> list[str]:
-    """Return the ``train`` command's options for the chosen data and settings.
+    devices: str = "none",
+) -> TrainJob:
+    """Return the job for the chosen data, settings and devices (a ``--distribute`` mode).
 
-    ``augment`` holds the augmentation values to pass (see :func:`augmentation_overrides`).
-    With ``recipe``, the options are ``--recipe NAME`` and only the training values that differ
-    from the recipe's, so ``config.json`` records what the user changed.
+    ``augment`` holds the augmentation values set by the user (see
+    :func:`augmentation_overrides`). With ``recipe``, only the training values that differ from
+    the recipe's count as the user's, so ``config.json`` records what the user changed. Raises
+    FlowerdashError without a test set, ConfigError for a setting out of range.
     """
     if dataset.test_path is None:
         raise FlowerdashError(
             f"{dataset.name}: training needs a test set; choose a test CSV on the Data page"
         )
-    arguments = ["--train", str(dataset.train_path), "--test", str(dataset.test_path)]
-    if dataset.shape is not None:
-        arguments += ["--shape", "x".join(str(n) for n in dataset.shape)]
-    if recipe is not None:
-        arguments += ["--recipe", recipe.requested]
+    if recipe is not None and recipe.profile is not None:
         proposed = recipe.settings.to_dict()
         values = {name: value for name, value in values.items() if proposed.get(name) != value}
-    arguments += launcher.settings_arguments(TRAIN_PARAMS, values)
-    arguments += launcher.settings_arguments(AUGMENT_PARAMS, augment)
-    return arguments
+        resolved = resolve_recipe(recipe.requested, recipe.profile, train=values, augment=augment)
+        settings, augmentation, record = resolved.settings, resolved.augment, resolved.to_dict()
+    else:
+        settings = TrainSettings.from_dict(values)
+        augmentation = AugmentSettings.from_dict({**AugmentSettings().to_dict(), **augment})
+        record = None
+    return TrainJob(
+        train_path=dataset.train_path,
+        test_path=dataset.test_path,
+        settings=settings,
+        augment=augmentation,
+        shape=dataset.shape,
+        recipe=record,
+        distribute=DistributeOptions(mode=devices),
+    )
 
 
 def page_recipe(dataset: state.DatasetChoice, name: str) -> ResolvedRecipe:
@@ -223,12 +235,14 @@ def _start() -> None:
     try:
         dataset = state.current_dataset()
         recipe = page_recipe(dataset, st.session_state.get(RECIPE_KEY, DEFAULT_RECIPE))
-        arguments = train_arguments(
-            dataset, chosen_train_settings(), augmentation_overrides(), recipe
+        job = training_job(
+            dataset,
+            chosen_train_settings(),
+            augmentation_overrides(),
+            recipe,
+            st.session_state.get(DEVICES_KEY, "none"),
         )
-        if st.session_state.get(DEVICES_KEY, "none") != "none":
-            arguments += ["--distribute", st.session_state[DEVICES_KEY]]
-        run_dir = launcher.start_training(arguments, state.runs_dir())
+        run_dir = launcher.start_training(job, state.runs_dir())
     except launcher.TrainingAlreadyRunning as error:
         st.session_state[NOTICE_KEY] = (
             f"Not started: run **{error.run_dir.name}** is still training (one training at a "
@@ -323,16 +337,12 @@ def _epoch_table(epochs: list[dict[str, Any]]) -> pd.DataFrame:
     return table[[c for c in columns if c in table]] if not table.empty else table
 
 
-def _progress_line(progress: LiveProgress, status: dict[str, Any]) -> None:
-    summary = summarize(progress, int(status.get("epochs") or 0))
+def _progress_line(progress: LiveProgress, status: runs.RunStatus) -> None:
+    summary = summarize(progress, status.epochs or 0)
     if summary is None:
         st.progress(0.0, text="Loading data and building the model…")
         return
-    eta = (
-        ""
-        if status.get("state") not in launcher.ACTIVE_STATES
-        else (f" · about {format_duration(summary.eta_seconds)} left")
-    )
+    eta = "" if not status.is_active else (f" · about {format_duration(summary.eta_seconds)} left")
     st.progress(
         summary.fraction,
         text=(
@@ -348,9 +358,13 @@ def _request_stop(run_dir: Path) -> None:
 
 def live_view(run_dir: Path, was_active: bool) -> None:
     """Draw the run's state, progress, live chart and epoch table (the polled fragment body)."""
-    status = runs.read_status(run_dir)
-    run_state = status.get("state", "unknown")
-    if was_active and run_state not in launcher.ACTIVE_STATES:
+    try:
+        status = runs.read_status(run_dir)
+    except FlowerdashError as error:
+        damage_notice(run_dir, error)
+        return
+    run_state = status.state
+    if was_active and not status.is_active:
         st.rerun()  # the run ended: redraw the page without the timer, with the end actions
     st.caption(run_description(run_dir))
     top = st.columns([3, 1], vertical_alignment="center")
@@ -373,7 +387,7 @@ def live_view(run_dir: Path, was_active: bool) -> None:
         live_training_figure(
             progress.batches,
             progress.epochs,
-            epochs=int(status.get("epochs") or 0) or None,
+            epochs=status.epochs,
             log_loss=bool(st.session_state.get(LOG_LOSS_KEY)),
         ),
         key=f"live-chart-{run_dir.name}",
@@ -402,47 +416,65 @@ def run_description(run_dir: Path) -> str:
     """Return one line on what a run trains: data, model, mode, epochs, batch, optimizer."""
     try:
         config = runs.read_config(run_dir)
+    except runs.DamagedRunFile as error:
+        return f"damaged: {error.damage}"
     except FlowerdashError:
         return "Starting: the settings are recorded once the data is read."
-    settings = config.get("settings", {})
-    train = Path(config.get("data", {}).get("train", {}).get("path", "?")).name
+    settings = config.settings
     parts = [
-        f"{train} ({config.get('data', {}).get('train', {}).get('rows', '?')} images)",
-        f"{settings.get('model', '?')}, {settings.get('mode', '?')} mode",
-        f"{settings.get('epochs', '?')} epochs of batch {settings.get('batch_size', '?')}",
-        f"{settings.get('optimizer', '?')} lr {settings.get('learning_rate', '?')}",
-        "augmented" if settings.get("augment") else "not augmented",
+        f"{config.train.path.name} ({config.train.rows or '?'} images)",
+        f"{settings.model}, {settings.mode} mode",
+        f"{settings.epochs} epochs of batch {settings.batch_size}",
+        f"{settings.optimizer} lr {settings.learning_rate}",
+        "augmented" if settings.augment else "not augmented",
     ]
-    spread = config.get("distribute") or {}
+    spread = config.distribute
     if spread.get("mode", "none") != "none":
         devices, processes = spread.get("devices", "?"), spread.get("processes", "?")
         parts.append(f"{devices} device(s) in {processes} process(es)")
     return " · ".join(parts)
 
 
+def damage_notice(run_dir: Path, error: FlowerdashError) -> None:
+    """Say that ``run_dir`` cannot be read (``damaged: <file> <problem>``), and where to delete
+    it."""
+    what = error.damage if isinstance(error, runs.DamagedRunFile) else str(error)
+    st.error(f"Run {run_dir.name} is damaged: {what}", icon=":material/broken_image:")
+    st.page_link("pages/6_Runs.py", label="Delete it on the Runs page", icon=":material/delete:")
+
+
 def run_panel(run_dir: Path) -> None:
-    """Draw one run: the live view (polled while active) and what can be done once it ended."""
-    status = runs.read_status(run_dir)
-    run_state = status.get("state", "unknown")
-    active = run_state in launcher.ACTIVE_STATES
+    """Draw one run: the live view (polled while active) and what can be done once it ended.
+
+    A damaged run is shown marked, with what is wrong; the rest of the page keeps working."""
+    try:
+        status = runs.read_status(run_dir)
+    except FlowerdashError as error:
+        st.subheader(f"Run {run_dir.name}")
+        damage_notice(run_dir, error)
+        return
+    run_state = status.state
+    active = status.is_active
     st.subheader(f"Run {run_dir.name}")
     st.fragment(run_every=REFRESH_SECONDS if active else None)(live_view)(run_dir, active)
     if run_state == "failed":
-        st.error(f"Training failed: {status.get('error') or 'see the log below'}")
+        st.error(f"Training failed: {status.error or 'see the log below'}")
     elif run_state == "interrupted":
         st.warning(
             "The training process is gone without finishing (killed or crashed). Everything it "
             "wrote is kept; Resume continues from the last finished epoch.",
             icon=":material/warning:",
         )
-    if run_state in launcher.RESUMABLE_STATES:
-        planned = int(status.get("epochs") or 1)
+    if status.is_resumable:
+        if status.error:
+            st.warning(f"The last resume did not start: {status.error}", icon=":material/block:")
+        planned = status.epochs or 1
         left, right = st.columns([1, 1], vertical_alignment="bottom")
         left.number_input(
             "Train up to epoch",
-            min_value=max(1, int(status.get("epoch") or 0) + 1),
+            min_value=max(1, status.epoch + 1),
             max_value=int(param(TRAIN_PARAMS, "epochs").maximum or 1000),
-            value=max(planned, int(status.get("epoch") or 0) + 1),
+            value=max(planned, status.epoch + 1),
             key=f"resume-epochs-{run_dir.name}",
             help="The run continues from its last finished epoch until this total.",
         )
@@ -458,7 +490,7 @@ def run_panel(run_dir: Path) -> None:
     if run_state in {"finished", "stopped"}:
         st.page_link("pages/4_Results.py", label="See the results", icon=":material/insights:")
     with st.expander("Training log"):
-        log = run_dir / launcher.LOG_NAME
+        log = run_dir / runs.LOG
         lines = log.read_text(errors="replace").splitlines()[-LOG_LINES:] if log.exists() else []
         st.code("\n".join(lines) or "(empty)", language=None)
 

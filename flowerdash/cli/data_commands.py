@@ -140,7 +140,7 @@ def run_convert(args: argparse.Namespace) -> int:
 
 def run_cache(args: argparse.Namespace) -> int:
     """Print cache information or clear it."""
-    from flowerdash.data import cache_info, clear_cache
+    from flowerdash.data import cache_info, clear_cache, format_shape
 
     if args.action == "clear":
         info = cache_info()
@@ -157,6 +157,6 @@ def run_cache(args: argparse.Namespace) -> int:
     print(f"cache folder: {info['cache_dir']}")
     print(f"entries:      {len(info['entries'])} ({info['bytes'] / 1e6:.1f} MB)")
     for entry in info["entries"]:
-        shape = "x".join(str(d) for d in entry["shape"] or [])
+        shape = format_shape(entry["shape"]) if entry["shape"] else ""
         print(f"  {entry['fingerprint'][:12]}  {entry['rows']} rows  {shape}  {entry['source']}")
     return 0

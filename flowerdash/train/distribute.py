@@ -44,6 +44,7 @@ import numpy as np
 
 from flowerdash import runs
 from flowerdash.errors import ConfigError
+from flowerdash.run_records import RunConfig, RunStatus
 from flowerdash.train.rundir import RunWriter
 
 MODES = ("none", "devices", "processes")
@@ -156,11 +157,12 @@ def resolve_options(
 
 
 def resume_options(
-    config: Mapping[str, Any], environ: Mapping[str, str] | None = None
+    record: Mapping[str, Any] | None, environ: Mapping[str, str] | None = None
 ) -> DistributeOptions:
-    """The options a run recorded in ``config.json`` (its mode, devices and process count),
-    with this process's coordinator and index from the environment."""
-    record = config.get("distribute") or {}
+    """The options a run recorded in ``config.json`` under ``distribute`` (``RunConfig.
+    distribute``: its mode, devices and process count), with this process's coordinator and
+    index from the environment."""
+    record = record or {}
     mode = record.get("mode") or "none"
     environ = os.environ if environ is None else environ
     processes = None
@@ -417,11 +419,11 @@ class WorkerWriter(RunWriter):
             return self.run_dir / f"train.{self.index}.log"
         return self.private / name
 
-    def write_config(self, config: dict[str, Any]) -> None:
+    def write_config(self, config: RunConfig) -> None:
         pass
 
     def set_state(self, state: str, **fields: Any) -> None:
-        self._status.update(fields, state=state)
+        self._status = (self._status or RunStatus(state=state)).changed(state=state, **fields)
 
     def update_status(self, **fields: Any) -> None:
         pass

@@ -16,32 +16,36 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import json
 import os
 import platform
 import sys
 import time
 import traceback
 from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from flowerdash import __version__, runs
+from flowerdash import __version__, run_records, runs
 from flowerdash.augment import AugmentSettings
+from flowerdash.data.csv_format import format_shape
+from flowerdash.data_checks import check_same_shape
 from flowerdash.errors import ConfigError, FlowerdashError, RunError
 from flowerdash.models import check_model_fits
+from flowerdash.run_records import (
+    CSV_LOGGER_FILE,
+    RESUMABLE_STATES,
+    DamagedRunFile,
+    DataFile,
+    RunConfig,
+)
 from flowerdash.settings import TrainSettings
 from flowerdash.train import distribute
 from flowerdash.train.distribute import DistributeOptions
 from flowerdash.train.phases import TrainingPhase, describe_phases, training_phases
 from flowerdash.train.rundir import RunWriter, Tee, process_started, stdout_is
-
-#: CSVLogger's own file; ``history.csv`` is its atomic copy, published after every epoch.
-CSV_LOGGER_FILE = ".history.keras.csv"
-RESUMABLE_STATES = frozenset({"stopped", "interrupted"})
 
 
 @dataclass(frozen=True)
@@ -95,11 +99,12 @@ def prepare_data(job: TrainJob, classes: list[str] | None = None) -> PreparedDat
             f"{train.path}: only one class ({classes[0] if classes else 'none'}) in the "
             "training file; a classifier needs at least 2"
         )
-    if tuple(train.images.shape[1:]) != tuple(test.images.shape[1:]):
-        raise ConfigError(
-            f"{test.path}: images are {'x'.join(map(str, test.images.shape[1:]))} but the "
-            f"training images ({train.path}) are {'x'.join(map(str, train.images.shape[1:]))}"
-        )
+    check_same_shape(
+        test.path,
+        test.images.shape[1:],
+        train.images.shape[1:],
+        against=f"the training images ({train.path})",
+    )
     if len(train.images) == 0 or len(test.images) == 0:
         raise ConfigError("the training and test files must each hold at least one image")
     check_model_fits(
@@ -137,47 +142,44 @@ def _versions() -> dict[str, str]:
     }
 
 
-def _data_record(dataset: Any, rows: int) -> dict[str, Any]:
-    return {
-        "path": str(Path(dataset.path).resolve()),
-        "fingerprint": getattr(dataset, "fingerprint", None),
-        "rows": rows,
-        "shape": [int(v) for v in dataset.images.shape[1:]],
-    }
+def _data_file(dataset: Any, rows: int) -> DataFile:
+    return DataFile(
+        path=Path(dataset.path).resolve(),
+        fingerprint=getattr(dataset, "fingerprint", None),
+        rows=rows,
+        shape=tuple(int(v) for v in dataset.images.shape[1:]),  # type: ignore[arg-type]
+    )
 
 
-def build_config(job: TrainJob, data: PreparedData, run_id: str) -> dict[str, Any]:
+def build_config(job: TrainJob, data: PreparedData, run_id: str) -> RunConfig:
     """Everything needed to reproduce the run (written as ``config.json``)."""
-    return {
-        "run_id": run_id,
-        "created": time.time(),
-        "settings": job.settings.to_dict(),
-        "augment": job.augment.to_dict(),
-        "recipe": job.recipe,
-        "data": {
-            "train": _data_record(data.train, len(data.train_labels)),
-            "test": _data_record(data.test, len(data.test_labels)),
-            "shape_option": list(job.shape) if job.shape else None,
-        },
-        "classes": data.classes,
-        "shape": list(data.shape),
-        "versions": _versions(),
-        "command": sys.argv,
-        "distribute": distribute.start(job.distribute).record(),
-    }
+    return RunConfig(
+        run_id=run_id,
+        created=time.time(),
+        settings=job.settings,
+        augment=job.augment,
+        recipe=job.recipe,
+        train=_data_file(data.train, len(data.train_labels)),
+        test=_data_file(data.test, len(data.test_labels)),
+        shape_option=job.shape,
+        classes=list(data.classes),
+        shape=data.shape,
+        versions=_versions(),
+        command=list(sys.argv),
+        distribute=distribute.start(job.distribute).record(),
+    )
 
 
-def job_from_config(config: dict[str, Any]) -> TrainJob:
-    """The TrainJob a ``config.json`` describes."""
-    data = config["data"]
-    shape = data.get("shape_option")
+def job_from_config(config: RunConfig) -> TrainJob:
+    """The TrainJob a ``config.json`` describes (on one device: a resume sets the
+    distribution)."""
     return TrainJob(
-        train_path=Path(data["train"]["path"]),
-        test_path=Path(data["test"]["path"]),
-        settings=TrainSettings.from_dict(config["settings"]),
-        augment=AugmentSettings.from_dict(config["augment"]),
-        shape=tuple(shape) if shape else None,
-        recipe=config.get("recipe"),
+        train_path=config.train.path,
+        test_path=config.test.path,
+        settings=config.settings,
+        augment=config.augment,
+        shape=config.shape_option,
+        recipe=config.recipe,
     )
 
 
@@ -197,34 +199,15 @@ def _log_to(writer: RunWriter) -> Iterator[None]:
             sys.stdout, sys.stderr = saved
 
 
-def backup_epoch(backup_dir: Path) -> int:
-    """Epochs finished according to BackupAndRestore's metadata (0 when there is none)."""
-    try:
-        return int(json.loads((backup_dir / "training_metadata.json").read_text())["epoch"])
-    except (OSError, ValueError, KeyError):
-        return 0
-
-
 def _trim_history(writer: RunWriter, epochs_done: int) -> None:
-    """Keep the CSVLogger rows of the epochs the backup holds, so history stays continuous."""
+    """Keep the CSVLogger rows of the epochs the backup holds, so history stays continuous.
+
+    Called only once the backup has been read and checked (a whole row a crash left behind,
+    and an epoch the backup does not hold, are dropped; nothing else is)."""
     source = writer.file(CSV_LOGGER_FILE)
-    if not source.exists():
-        return
-    lines = source.read_text().splitlines(keepends=True)
-    fields = lines[0].count(",") if lines else 0
-
-    def keep(line: str) -> bool:  # whole rows of the epochs the backup holds
-        epoch = line.split(",", 1)[0]
-        return (
-            line.endswith("\n")
-            and line.count(",") == fields
-            and epoch.isdigit()
-            and (int(epoch) < epochs_done)
-        )
-
-    kept = lines[:1] + [line for line in lines[1:] if keep(line)]
-    writer.publish(CSV_LOGGER_FILE, lambda path: path.write_text("".join(kept)))
-    writer.publish_copy(source, runs.HISTORY)
+    if source.exists():
+        history = run_records.read_history_file(source)
+        run_records.write_history(writer.path, history.up_to(epochs_done))
 
 
 def train_new(
@@ -237,76 +220,154 @@ def train_new(
     """Train ``job`` into a new run directory ``runs_dir/run_id``; return its path.
 
     The data is checked before the run directory is made, so bad input leaves no run behind
-    (unless a launcher made the folder: then it records ``failed`` with the message).
+    (unless a launcher reserved the folder: then it records ``failed`` with the message). The
+    folder is made atomically: a ``run_id`` already in use is refused with a RunError, even
+    when two trainings ask for it at the same moment.
     """
     runs_dir = Path(runs_dir) if runs_dir is not None else runs.default_runs_dir()
-    run_id = run_id or time.strftime("%Y%m%d-%H%M%S", time.gmtime()) + f"-{os.getpid() % 10000}"
-    folder = runs_dir / run_id
+    taken = run_records.exists_already(runs_dir, run_id)
+    if taken is not None and job.distribute.mode != "processes":
+        raise taken
     cluster = distribute.start(job.distribute)
     try:
         data = prepare_data(job)
     except FlowerdashError as error:
-        if cluster.chief and folder.is_dir() and (folder / runs.STATUS).exists():
-            RunWriter(folder).set_state("failed", error=str(error))
+        if cluster.chief and run_id is not None and run_records.reserved_for_me(runs_dir / run_id):
+            RunWriter(runs_dir / run_id).set_state("failed", error=str(error))
         raise
     if not cluster.chief:  # process 0 writes the run directory
-        return _run(cluster.writer(folder), job, data, verbose=verbose)
-    writer = RunWriter.create(runs_dir, run_id)
-    writer.write_config(build_config(job, data, run_id))
-    return _run(writer, job, data, verbose=verbose)
+        if run_id is None:
+            raise ConfigError("a process other than 0 needs the run's --run-id")
+        writer = cluster.writer(runs_dir / run_id)
+        return _run(writer, job, data, initial_epoch=0, verbose=verbose)
+    folder = run_records.claim_run_dir(
+        runs_dir, run_id, workers_first=job.distribute.mode == "processes"
+    )
+    writer = RunWriter(folder)
+    writer.write_config(build_config(job, data, folder.name))
+    return _run(writer, job, data, initial_epoch=0, verbose=verbose)
+
+
+def start_again_hint(config: RunConfig) -> str:
+    """How to start a run over with the settings and data of ``config`` (a command line)."""
+    from flowerdash.train.options import job_arguments
+
+    return "flowerdash train " + " ".join(job_arguments(job_from_config(config)))
+
+
+def resume_point(
+    run_dir: Path, config: RunConfig, *, use_previous_backup: bool = False
+) -> tuple[int, bool]:
+    """Return the epoch a resume continues after, and whether that is the previous backup.
+
+    Reads and checks ``backup/`` (and the CSVLogger file) without changing anything. Raises
+    RunError, saying what the user can do, when the backup is damaged.
+    """
+    try:
+        run_records.read_history_file(run_dir / CSV_LOGGER_FILE)
+        logged = run_records.read_history(run_dir).epochs
+    except DamagedRunFile as error:
+        raise RunError(
+            f"cannot resume {run_dir}: {error}. Nothing was changed. Start again with its "
+            f"settings: {start_again_hint(config)}"
+        ) from None
+    backup = run_records.read_backup(run_dir)
+    if use_previous_backup:
+        if backup.previous_epoch is None:
+            raise RunError(
+                f"cannot resume {run_dir} from its previous backup: there is none intact. "
+                f"Nothing was changed. Start again with its settings: {start_again_hint(config)}"
+            )
+        return backup.previous_epoch, True
+    if backup.damage is not None:
+        options = []
+        if backup.previous_epoch is not None:
+            options.append(
+                f"resume from the last good backup, after epoch {backup.previous_epoch} "
+                f"(flowerdash train --resume {run_dir} --previous-backup; the history rows "
+                "after it are dropped)"
+            )
+        options.append(f"start again with its settings: {start_again_hint(config)}")
+        raise RunError(
+            f"cannot resume {run_dir}: {backup.damage} (a crash while it was written?). "
+            f"Nothing was changed. You can " + ", or ".join(options)
+        )
+    if backup.epoch == 0 and logged > 0:
+        raise RunError(
+            f"cannot resume {run_dir}: its backup ({run_records.BACKUP}/) is gone but "
+            f"history.csv holds {logged} epochs. Nothing was changed. Start again with its "
+            f"settings: {start_again_hint(config)}"
+        )
+    return int(backup.epoch or 0), False
 
 
 def resume_training(
     run_dir: str | os.PathLike[str],
     *,
     epochs: int | None = None,
+    previous_backup: bool = False,
     verbose: int | None = None,
     distribute_options: DistributeOptions | None = None,
 ) -> Path:
     """Continue a stopped or interrupted run from its last saved epoch; return its path.
 
     ``epochs`` changes the run's total number of epochs (to train longer or end sooner); the
-    SGD decay follows the new total from the current step on. ``distribute_options`` default
-    to the run's own (``distribute.resume_options``). Raises RunError for a run in another
-    state, ConfigError if a data file changed since.
+    SGD decay follows the new total from the current step on. ``previous_backup`` continues
+    from the backup of the epoch before (Keras keeps two) when the last one is damaged.
+    ``distribute_options`` default to the run's own (``distribute.resume_options``).
+    Everything is read and checked before anything is written: on a RunError (a run in
+    another state, a damaged backup) or a ConfigError (a data file changed since) the run is
+    left exactly as it was.
     """
     folder = Path(run_dir)
     config = runs.read_config(folder)
-    options = distribute_options or distribute.resume_options(config)
+    options = distribute_options or distribute.resume_options(config.distribute)
     cluster = distribute.start(options)
     if not cluster.chief:  # process 0 checks and records the run's state
-        job = replace(job_from_config(config), distribute=options)
+        job = dataclasses.replace(job_from_config(config), distribute=options)
         if epochs is not None:  # the new total, as process 0 has it
-            job = replace(job, settings=replace(job.settings, epochs=epochs))
-        data = prepare_data(job, classes=config["classes"])
-        return _run(cluster.writer(folder), job, data, verbose=verbose, resuming=True)
-    state = runs.read_status(folder).get("state")
-    recorded = json.loads((folder / runs.STATUS).read_text()).get("pid")
+            job = dataclasses.replace(
+                job, settings=dataclasses.replace(job.settings, epochs=epochs)
+            )
+        data = prepare_data(job, classes=config.classes)
+        writer = cluster.writer(folder)
+        own = run_records.read_backup(writer.file(runs.BACKUP).parent).epoch or 0
+        return _run(writer, job, data, initial_epoch=own, verbose=verbose, resuming=True)
+    status = runs.read_status(folder)
     # A launcher records "queued" with this process's pid before we start: that is us.
-    launched_here = state == "queued" and recorded == os.getpid()
-    if state not in RESUMABLE_STATES and not launched_here:
+    launched_here = status.state == "queued" and status.pid == os.getpid()
+    if status.state not in RESUMABLE_STATES and not launched_here:
         raise RunError(
-            f"{folder}: cannot resume a run that is {state}; expected one of: "
+            f"{folder}: cannot resume a run that is {status.state}; expected one of: "
             f"{', '.join(sorted(RESUMABLE_STATES))}"
         )
-    if epochs is not None and epochs != config["settings"]["epochs"]:
-        config["settings"]["epochs"] = TrainSettings.from_dict(
-            {**config["settings"], "epochs": epochs}
-        ).epochs
-        config.setdefault("epochs_changed", []).append({"epochs": epochs, "at": time.time()})
-    job = replace(job_from_config(config), distribute=options)
-    data = prepare_data(job, classes=config["classes"])
-    for part in ("train", "test"):
-        expected = config["data"][part].get("fingerprint")
-        found = getattr(data.train if part == "train" else data.test, "fingerprint", None)
-        if expected and found and expected != found:
+    if epochs is not None and epochs != config.settings.epochs:
+        settings = TrainSettings.from_dict({**config.settings.to_dict(), "epochs": epochs})
+        config = dataclasses.replace(
+            config,
+            settings=settings,
+            epochs_changed=[*config.epochs_changed, {"epochs": epochs, "at": time.time()}],
+        )
+    initial_epoch, from_previous = resume_point(folder, config, use_previous_backup=previous_backup)
+    job = dataclasses.replace(job_from_config(config), distribute=options)
+    data = prepare_data(job, classes=config.classes)
+    for part, recorded, dataset in (
+        ("train", config.train, data.train),
+        ("test", config.test, data.test),
+    ):
+        found = getattr(dataset, "fingerprint", None)
+        if recorded.fingerprint and found and recorded.fingerprint != found:
             raise ConfigError(
-                f"{config['data'][part]['path']}: the {part} file changed since the run "
+                f"{recorded.path}: the {part} file changed since the run "
                 "started (its content fingerprint differs); start a new run instead"
             )
+    # Checked: from here on the run is changed.
+    if from_previous:
+        initial_epoch = run_records.restore_previous_backup(folder)
     writer = RunWriter(folder)
     writer.write_config(config)
-    return _run(writer, job, data, verbose=verbose, resuming=True)
+    _trim_history(writer, initial_epoch)
+    return _run(writer, job, data, initial_epoch=initial_epoch, verbose=verbose, resuming=True)
 
 
 def _clear_stale_stop(stop_file: Path) -> None:
@@ -323,20 +384,24 @@ def _run(
     job: TrainJob,
     data: PreparedData,
     *,
+    initial_epoch: int,
     verbose: int | None,
     resuming: bool = False,
 ) -> Path:
-    """Record ``running``, train, evaluate, save; record the end state (or ``failed``)."""
+    """Record ``running``, train from ``initial_epoch``, evaluate, save; record the end state
+    (or ``failed``)."""
     settings = job.settings
     _clear_stale_stop(writer.file(runs.STOP))
-    writer.set_state("running", epochs=settings.epochs, error=None, finished=None)
+    writer.set_state(
+        "running", epochs=settings.epochs, epoch=initial_epoch, error=None, finished=None
+    )
     writer.start_heartbeat()
     if verbose is None:
         verbose = 1 if sys.stdout.isatty() else 2
     try:
         with _log_to(writer):
             print(f"run directory: {writer.path}" + (" (resumed)" if resuming else ""))
-            state = _train_and_report(writer, job, data, verbose=verbose)
+            state = _train_and_report(writer, job, data, initial_epoch, verbose=verbose)
         writer.set_state(state)
     except BaseException as error:
         if isinstance(error, KeyboardInterrupt):
@@ -353,7 +418,9 @@ def _run(
     return writer.path
 
 
-def _train_and_report(writer: RunWriter, job: TrainJob, data: PreparedData, *, verbose: int) -> str:
+def _train_and_report(
+    writer: RunWriter, job: TrainJob, data: PreparedData, initial_epoch: int, *, verbose: int
+) -> str:
     import keras
 
     from flowerdash.augment import build_augmentation
@@ -388,9 +455,6 @@ def _train_and_report(writer: RunWriter, job: TrainJob, data: PreparedData, *, v
     phases = _phases(settings, model)
 
     backup_dir = writer.file(runs.BACKUP)
-    initial_epoch = backup_epoch(backup_dir)
-    _trim_history(writer, initial_epoch)
-    writer.update_status(epoch=initial_epoch)
     train_images, train_labels = cluster.train_shard(data.train.images, data.train_labels)
     batch_size = cluster.local_batch_size(settings.batch_size)
     train_batches = ImageBatches(
@@ -423,7 +487,7 @@ def _train_and_report(writer: RunWriter, job: TrainJob, data: PreparedData, *, v
     print(
         f"training {settings.model} ({model.count_params():,} parameters) on "
         f"{len(data.train_labels)} images "
-        f"({'x'.join(map(str, data.shape))}, {len(data.classes)} classes), validating on "
+        f"({format_shape(data.shape)}, {len(data.classes)} classes), validating on "
         f"{len(data.test_labels)}; mode {settings.mode}, {settings.epochs} epochs, "
         f"batch size {settings.batch_size}, {settings.optimizer} lr {settings.learning_rate} "
         f"({settings.schedule}), augmentation {'on' if augmentation is not None else 'off'}, "
@@ -469,8 +533,8 @@ def _train_and_report(writer: RunWriter, job: TrainJob, data: PreparedData, *, v
     if report["count"] != len(data.test_labels):
         raise RunError(f"evaluated {report['count']} of {len(data.test_labels)} test images")
     writer.publish(runs.MODEL, lambda path: _inference_copy(model).save(path))
-    runs.write_json_atomic(writer.file(runs.REPORT), report)
-    history = runs.read_history(writer.path)
+    run_records.write_report(writer.file(runs.REPORT), report)
+    history = runs.read_history(writer.path).frame()
     title = f"Training loss and accuracy: {Path(data.train.path).name}, {settings.model}"
     writer.publish(runs.PLOT, lambda path: save_training_plot(history, path, title=title))
     print(format_report(report))

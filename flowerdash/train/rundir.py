@@ -1,7 +1,8 @@
 """Writing a run directory (the contract is in docs/architecture.md; ``flowerdash.runs`` reads it).
 
 :class:`RunWriter` owns ``status.json`` (state changes plus a heartbeat), ``progress.jsonl``
-(appended), ``config.json``, and the atomic publication of the other files. No Keras here.
+(appended), ``config.json``, and the atomic publication of the other files; the records and
+their one writer each are ``flowerdash.run_records``. No Keras here.
 """
 
 from __future__ import annotations
@@ -15,8 +16,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
-from flowerdash import runs
+from flowerdash import run_records
 from flowerdash.errors import RunError
+from flowerdash.files import atomic_write, write_bytes_atomic
+from flowerdash.run_records import RunConfig, RunStatus
 
 HEARTBEAT_SECONDS = 5.0
 
@@ -37,27 +40,10 @@ class RunWriter:
     def __init__(self, run_dir: str | os.PathLike[str]) -> None:
         self.run_dir = Path(run_dir)
         self._lock = threading.Lock()
-        self._status: dict[str, Any] = {}
+        self._status: RunStatus | None = None
         self._heartbeat: threading.Thread | None = None
         self._stop_heartbeat = threading.Event()
         self._progress: IO[str] | None = None
-
-    # -- creation -------------------------------------------------------------------------
-    @classmethod
-    def create(cls, runs_dir: str | os.PathLike[str], run_id: str) -> RunWriter:
-        """Make ``runs_dir/run_id`` (a launcher may already have made it with status and log).
-
-        Raises RunError when that folder already holds a run (a ``config.json``).
-        """
-        if not run_id or "/" in run_id or run_id in (".", ".."):
-            raise RunError(f"invalid run id {run_id!r}: expected a plain folder name")
-        run_dir = Path(runs_dir) / run_id
-        if (run_dir / runs.CONFIG).exists():
-            raise RunError(
-                f"{run_dir}: already holds a run; pick another --run-id or use --resume {run_dir}"
-            )
-        run_dir.mkdir(parents=True, exist_ok=True)
-        return cls(run_dir)
 
     @property
     def path(self) -> Path:
@@ -68,46 +54,44 @@ class RunWriter:
         return self.run_dir / name
 
     # -- config and status ------------------------------------------------------------------
-    def write_config(self, config: dict[str, Any]) -> None:
+    def write_config(self, config: RunConfig) -> None:
         """Write ``config.json`` atomically."""
-        runs.write_json_atomic(self.file(runs.CONFIG), config)
+        run_records.write_config(self.run_dir, config)
 
     def set_state(self, state: str, **fields: Any) -> None:
-        """Record a new state (and any other status fields), atomically, now."""
+        """Record a new state (and any other status fields), atomically, now.
+
+        The first call takes ``started``, ``epoch`` and ``epochs`` over from a status already
+        there (a launcher's ``queued``, or the run being resumed) and records this process.
+        """
         with self._lock:
-            now = time.time()
-            if not self._status:
-                previous = {}
-                if self.file(runs.STATUS).exists():
-                    try:
-                        previous = runs.read_status(self.run_dir)
-                    except RunError:
-                        previous = {}
-                self._status = {
-                    "state": state,
-                    "pid": os.getpid(),
-                    "pid_started": process_started(),
-                    "error": None,
-                    "started": previous.get("started") or now,
-                    "updated": now,
-                    "finished": None,
-                    "epoch": previous.get("epoch", 0),
-                    "epochs": previous.get("epochs"),
-                }
-            self._status.update(fields, state=state, updated=now)
-            if state in runs.FINAL_STATES:
-                self._status["finished"] = now
-            runs.write_json_atomic(self.file(runs.STATUS), self._status)
+            if self._status is None:
+                try:
+                    previous = run_records.read_recorded_status(self.run_dir)
+                except RunError:
+                    previous = RunStatus(state=state)
+                self._status = RunStatus(
+                    state=state,
+                    pid=os.getpid(),
+                    pid_started=process_started(),
+                    started=previous.started or time.time(),
+                    epoch=previous.epoch,
+                    epochs=previous.epochs,
+                )
+            self._status = self._status.changed(state=state, **fields)
+            run_records.write_status(self.run_dir, self._status)
 
     def update_status(self, **fields: Any) -> None:
         """Change status fields other than the state (e.g. ``epoch``), atomically."""
         with self._lock:
-            self._status.update(fields, updated=time.time())
-            runs.write_json_atomic(self.file(runs.STATUS), self._status)
+            if self._status is None:
+                raise RunError(f"{self.run_dir}: no state recorded yet")
+            self._status = self._status.changed(**fields)
+            run_records.write_status(self.run_dir, self._status)
 
     @property
     def state(self) -> str | None:
-        return self._status.get("state")
+        return self._status.state if self._status else None
 
     def start_heartbeat(self, every: float = HEARTBEAT_SECONDS) -> None:
         """Refresh ``updated`` in ``status.json`` every few seconds from a daemon thread."""
@@ -128,7 +112,7 @@ class RunWriter:
     def append_progress(self, record: dict[str, Any]) -> None:
         """Append one JSON line to ``progress.jsonl`` (a reader skips a line not yet ended)."""
         if self._progress is None:
-            self._progress = self.file(runs.PROGRESS).open("a", encoding="utf-8")
+            self._progress = self.file(run_records.PROGRESS).open("a", encoding="utf-8")
         self._progress.write(json.dumps(record, allow_nan=True) + "\n")
         self._progress.flush()
 
@@ -145,16 +129,11 @@ class RunWriter:
 
         The temporary path keeps ``name``'s suffix (Keras and matplotlib go by it).
         """
-        target = self.file(name)
-        temporary = target.with_name(f".tmp-{os.getpid()}-{target.name}")
-        write(temporary)
-        os.replace(temporary, target)
-        return target
+        return atomic_write(self.file(name), write)
 
     def publish_copy(self, source: str | os.PathLike[str], name: str) -> Path:
         """Copy ``source`` to ``name`` in the run directory atomically."""
-        data = Path(source).read_bytes()
-        return self.publish(name, lambda path: path.write_bytes(data))
+        return write_bytes_atomic(self.file(name), Path(source).read_bytes())
 
 
 class Tee:
