@@ -40,7 +40,14 @@ def run_dir(tmp_path):
     """A run folder with a config (what the path checks look for) and a model file to fill."""
     folder = tmp_path / "runs" / "r1"
     folder.mkdir(parents=True)
-    (folder / "config.json").write_text(json.dumps({"shape": [4, 4, 1], "classes": ["a", "b"]}))
+    config = {
+        "settings": {},
+        "augment": {},
+        "data": {"train": {"path": "train.csv"}, "test": {"path": "test.csv"}},
+        "shape": [4, 4, 1],
+        "classes": ["a", "b"],
+    }
+    (folder / "config.json").write_text(json.dumps(config))
     (folder / "status.json").write_text(json.dumps({"state": "finished"}))
     return folder
 

@@ -52,7 +52,7 @@ def test_runs_page_deletes_a_damaged_run(runs_folder):
     page = app_test("pages/6_Runs.py").run()
     page.selectbox(key="runs.manage").select(BROKEN)
     page.button(key="runs.delete").click().run()
-    page.button(key="runs.confirm").click().run()
+    page.button(key=f"runs.confirm.{BROKEN}").click().run()
     assert not page.exception
     assert not (runs_folder / BROKEN).exists()
     assert page.dataframe[0].value["run"].tolist() == [GOOD]

@@ -12,8 +12,8 @@ import json
 from pathlib import Path
 
 from flowerdash.augment import AUGMENT_PARAMS
-from flowerdash.cli.train_commands import _given, add_spec_options
 from flowerdash.settings import TRAIN_PARAMS
+from flowerdash.train.options import add_spec_options, given_settings
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -98,8 +98,8 @@ def _lr_find(args: argparse.Namespace) -> int:
 
     result = find_learning_rate(
         args.train,
-        TrainSettings.from_dict(_given(args, TRAIN_PARAMS)),
-        AugmentSettings.from_dict(_given(args, AUGMENT_PARAMS)),
+        TrainSettings.from_dict(given_settings(args, TRAIN_PARAMS)),
+        AugmentSettings.from_dict(given_settings(args, AUGMENT_PARAMS)),
         shape=parse_shape(args.shape) if args.shape else None,
         start=args.start,
         end=args.end,
