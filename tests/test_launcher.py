@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from run_fixtures import snapshot, write_stopped_run
+from train_fixtures import write_image_csv
 
 from flowerdash import launcher, runs
 from flowerdash.errors import RunError
@@ -145,9 +146,10 @@ def test_resume_with_a_damaged_backup_is_refused_and_changes_nothing(tmp_path, s
 
 
 def test_training_command_names_the_job_the_run_id_and_runs_folder(tmp_path):
-    job = job_from_arguments(["--train", "a.csv", "--test", "b.csv", "--epochs", "2"])
+    train = str(write_image_csv(tmp_path / "a.csv", ["cat", "dog"] * 4))
+    job = job_from_arguments(["--train", train, "--test", train, "--epochs", "2"])
     command = launcher.training_command(job, "r7", tmp_path, python="py")
-    assert command[:6] == ["py", "-m", "flowerdash", "train", "--train", "a.csv"]
+    assert command[:6] == ["py", "-m", "flowerdash", "train", "--train", train]
     assert command[command.index("--epochs") + 1] == "2"
     assert command[-4:] == ["--run-id", "r7", "--runs-dir", str(tmp_path)]
     assert job_from_arguments(command[4:-4]) == job
