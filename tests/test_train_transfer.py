@@ -88,11 +88,11 @@ def test_a_run_stopped_in_the_head_phase_resumes_into_fine_tuning_with_one_histo
     folder.mkdir(parents=True)
     (folder / runs.STOP).touch()  # made after this process started: it stands
     run = train_new(_job(pair, epochs=1, frozen_epochs=1), tmp_path / "runs", "r", verbose=0)
-    assert runs.read_status(run)["state"] == "stopped"
+    assert runs.read_status(run).state == "stopped"
     (run / runs.STOP).unlink()  # a resumed process would find it stale and remove it
     resume_training(run, epochs=3, verbose=0)
 
-    assert runs.read_status(run)["state"] == "finished"
+    assert runs.read_status(run).state == "finished"
     history = pd.read_csv(run / "history.csv")
     assert history["epoch"].tolist() == [0, 1, 2]
     assert history["learning_rate"].tolist() == pytest.approx([0.01, 0.001, 0.001])
