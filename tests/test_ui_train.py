@@ -79,6 +79,16 @@ def test_mode_line_follows_the_chosen_mode(data_dir):
     assert any("train_on_batch" in caption.value for caption in page.caption)
 
 
+def test_choosing_the_pretrained_model_shows_its_card(data_dir):
+    page = _train_page()
+    assert not [m for m in page.markdown if "Model card" in m.value]
+    page.selectbox(key="train.model").select("efficientnet_lite0").run()
+    [card] = [m.value for m in page.markdown if "Model card" in m.value]
+    assert "Pretrained on ImageNet" in card and "Apache-2.0" in card
+    assert "Parameters:" in card and "multiply-accumulates" in card
+    assert "never leaves this machine" in card
+
+
 def run_folders(folder: Path) -> list[Path]:
     return [p for p in folder.iterdir() if runs.is_run_dir(p)]
 

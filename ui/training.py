@@ -37,6 +37,8 @@ from ui.loaders import load_dataset_cached
 from ui.widgets import PERSIST, settings_values, settings_widgets, widget_key, widget_label
 
 REFRESH_SECONDS = 1.0
+#: The model whose card the page shows when it is chosen.
+PRETRAINED_MODEL = "efficientnet_lite0"
 SHOWN_RUN_KEY = "flowerdash.train.shown_run"
 NOTICE_KEY = "flowerdash.train.notice"
 LOG_LOSS_KEY = "flowerdash.log_loss"
@@ -256,6 +258,21 @@ def _start() -> None:
     st.session_state.pop(NOTICE_KEY, None)
 
 
+def model_card_box(dataset: state.DatasetChoice, values: dict[str, Any]) -> None:
+    """The pretrained model's card: origin, licence, parameters, cost, and the data's privacy."""
+    from flowerdash.pretrained.transfer import model_card
+
+    try:
+        classes = len(load_dataset_cached(dataset.train_path, dataset.shape).dataset.classes)
+    except FlowerdashError:
+        classes = 2  # the page shows the data error elsewhere; the card needs a class count
+    size = int(values.get("input_size", param(TRAIN_PARAMS, "input_size").default))
+    with st.container(border=True, key="train.model_card"):
+        st.markdown(
+            "**Model card: EfficientNet-Lite0**  \n" + "  \n".join(model_card(size, classes))
+        )
+
+
 def settings_panel(runs_folder: Path) -> None:
     """Draw the dataset, the training settings, the augmentation summary and Start."""
     dataset = state.current_dataset()
@@ -307,6 +324,8 @@ def settings_panel(runs_folder: Path) -> None:
     overrides = augmentation_overrides()
     if recipe is not None:
         augment = AugmentSettings.from_dict({**recipe.augment.to_dict(), **overrides})
+    if values.get("model") == PRETRAINED_MODEL:
+        model_card_box(dataset, values)
     if values.get("augment", param(TRAIN_PARAMS, "augment").default):
         source = f"the recipe's {recipe.augment_preset} preset" if recipe else "its page"
         if recipe is not None and overrides:
