@@ -19,6 +19,7 @@ from flowerdash import predict, runs
 from flowerdash.charts.results import top_k_figure
 from flowerdash.data import format_shape
 from flowerdash.errors import DatasetError, FlowerdashError, RunError
+from ui import saliency_views
 from ui.errors import show_error
 from ui.loaders import KERAS_SPINNER
 from ui.results import display_image, test_images
@@ -184,3 +185,4 @@ def render() -> None:
         show_error(error)
         return
     show_predictions(inputs, probabilities, classes, k)
+    saliency_views.predict_maps_section(run_dir, inputs.images, inputs.captions, probabilities)

@@ -1,5 +1,6 @@
 """The Results page: a run's curves, per-class scores, confusion matrix and the images behind a
-cell, plus the downloads. Reads the run directory only (no Keras)."""
+cell, plus the downloads. Reads the run directory only; Keras is loaded only on request (saliency
+maps, the most confident mistakes: ``ui/saliency_views.py``); exports: ``ui/exports.py``."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from flowerdash.report_tables import (
     report_classes,
     report_csv,
 )
+from ui import exports, saliency_views
 from ui.errors import show_error
 from ui.loaders import load_dataset_cached
 from ui.run_choice import choose_run
@@ -147,7 +149,23 @@ def confusion_section(run_dir: Path, report: Mapping[str, Any], config: runs.Run
     except FlowerdashError as error:
         show_error(error, context="Test images")
         return
-    gallery(images, chosen)
+    shown = saliency_views.map_choice(f"results.maps.{run_dir.name}")
+    if shown == saliency_views.MAP_CHOICES[0]:
+        gallery(images, chosen)
+    else:
+        saliency_views.map_gallery(run_dir, images, chosen, classes, shown, limit=GALLERY_LIMIT)
+
+
+def mistakes_section(run_dir: Path, report: Mapping[str, Any], config: Mapping[str, Any]) -> None:
+    """Draw the most confident mistakes (needs the model and the test images)."""
+    if not (run_dir / runs.MODEL).exists():
+        return
+    try:
+        images = test_images(config)
+    except FlowerdashError as error:
+        show_error(error, context="Test images")
+        return
+    saliency_views.top_losses_section(run_dir, report, images, report_classes(report))
 
 
 def downloads(run_dir: Path, report: Mapping[str, Any]) -> None:
@@ -245,8 +263,11 @@ def render() -> None:
         )
         per_class_section(report)
         confusion_section(run_dir, report, config)
+        mistakes_section(run_dir, report, config)
         st.subheader("Downloads")
         downloads(run_dir, report)
+        if (run_dir / runs.MODEL).exists():
+            exports.export_section(run_dir)
     except FlowerdashError as error:
         show_error(error)
     except KeyError as error:  # a report.json from another tool or an older version

@@ -34,6 +34,7 @@ from flowerdash.train.engine import TrainJob
 from ui import state
 from ui.errors import errors_shown, show_error
 from ui.loaders import load_dataset_cached
+from ui.lr_finder_panel import lr_finder_panel
 from ui.widgets import PERSIST, settings_values, settings_widgets, widget_key, widget_label
 
 REFRESH_SECONDS = 1.0
@@ -308,6 +309,9 @@ def settings_panel(runs_folder: Path) -> None:
             values[spec.name] = decades_input(spec)
         else:
             values |= settings_widgets([spec], {}, key_prefix=SETTINGS_PREFIX)
+    lr_finder_panel(
+        widget_key(param(TRAIN_PARAMS, "learning_rate"), SETTINGS_PREFIX), chosen_train_settings
+    )
     st.selectbox(
         "Devices",
         list(DEVICE_CHOICES),
