@@ -156,7 +156,7 @@ def confusion_section(run_dir: Path, report: Mapping[str, Any], config: runs.Run
         saliency_views.map_gallery(run_dir, images, chosen, classes, shown, limit=GALLERY_LIMIT)
 
 
-def mistakes_section(run_dir: Path, report: Mapping[str, Any], config: Mapping[str, Any]) -> None:
+def mistakes_section(run_dir: Path, report: Mapping[str, Any], config: runs.RunConfig) -> None:
     """Draw the most confident mistakes (needs the model and the test images)."""
     if not (run_dir / runs.MODEL).exists():
         return
