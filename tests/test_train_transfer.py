@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from train_fixtures import write_image_csv
 
-from flowerdash import runs
+from flowerdash import run_records, runs
 from flowerdash.augment import AugmentSettings
 from flowerdash.models import ModelOptions, build_model
 from flowerdash.pretrained import efficientnet_lite
@@ -84,8 +84,8 @@ def test_head_phase_trains_only_the_classifier_and_keeps_batchnorm_frozen():
 def test_a_run_stopped_in_the_head_phase_resumes_into_fine_tuning_with_one_history(
     pair, tmp_path, monkeypatch
 ):
-    folder = tmp_path / "runs" / "r"
-    folder.mkdir(parents=True)
+    folder = run_records.reserve_run_dir(tmp_path / "runs", "r")  # as a launcher makes it
+    monkeypatch.setenv(run_records.RESERVED_ENV, run_records.run_token(folder))
     (folder / runs.STOP).touch()  # made after this process started: it stands
     run = train_new(_job(pair, epochs=1, frozen_epochs=1), tmp_path / "runs", "r", verbose=0)
     assert runs.read_status(run).state == "stopped"
