@@ -2,11 +2,11 @@
 results (table, confusion matrix, a cell's images) -> predict -> runs.
 
 One browser session clicks through the sidebar like a user (a fresh URL would start a new
-Streamlit session). Training is 3 epochs of MiniVGGNet on the bundled flowers in memory mode,
-set as people set it (typed, then Start clicked at once), with the shear changed on the
-Augmentation page; the run's ``config.json`` must record exactly that. Every wait is for
-something the page shows or the run writes, never a fixed time. Screenshots go to
-``test-artifacts/screenshots/``.
+Streamlit session). Training is 3 epochs of batch 16 on the bundled flowers in memory mode, with
+the model the default recipe chooses, set as people set it (typed, then Start clicked at once),
+with the shear changed on the Augmentation page; the run's ``config.json`` must record exactly
+that. Every wait is for something the page shows or the run writes, never a fixed time.
+Screenshots go to ``test-artifacts/screenshots/``.
 """
 
 from __future__ import annotations
