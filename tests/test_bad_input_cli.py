@@ -249,3 +249,18 @@ def test_tensorflow_logging_is_silenced_unless_verbose_3_asks(monkeypatch):
     quiet_tensorflow(argparse.Namespace(verbose=None))
     assert os.environ["TF_CPP_MIN_LOG_LEVEL"] == "3"
     assert os.environ["GRPC_VERBOSITY"] == "DEBUG"
+
+
+@pytest.mark.parametrize("command", ["evaluate", "predict"])
+def test_a_run_config_without_shape_is_named_as_damaged(run_dir, csv_file, command, capsys):
+    config = json.loads((run_dir / "config.json").read_text())
+    del config["shape"]
+    (run_dir / "config.json").write_text(json.dumps(config))
+    before = {path.name: path.read_bytes() for path in run_dir.iterdir()}
+    argv = [command, str(run_dir), str(csv_file)]
+    if command == "evaluate":
+        argv = [command, str(run_dir), "--test", str(csv_file)]
+    assert main(argv) == 2
+    message = _one_error_line(capsys)
+    assert "config.json" in message and "shape" in message
+    assert {path.name: path.read_bytes() for path in run_dir.iterdir()} == before
