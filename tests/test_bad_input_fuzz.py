@@ -8,9 +8,11 @@ or a runaway loop.
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import io
 import itertools
+import json
 import zipfile
 from pathlib import Path
 
@@ -18,6 +20,7 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from flowerdash import run_records, runs
 from flowerdash.data import load_dataset, parse_shape
 from flowerdash.data.limits import ReadLimits
 from flowerdash.dataset_files import resolve_data_path, safe_file_name
@@ -205,3 +208,110 @@ def test_lines_decoded_in_pieces_give_what_whole_lines_give(tmp_path, monkeypatc
     assert found[0] == expected[0], (found, expected)
     if found[0] == "data":
         assert found == expected
+
+
+# -- run folders ------------------------------------------------------------------------------
+
+VALID_CONFIG = {
+    "run_id": "r",
+    "created": 1.0,
+    "settings": {},
+    "augment": {},
+    "data": {
+        "train": {"path": "/x/train.csv", "fingerprint": "ab", "rows": 3, "shape": [4, 4, 1]},
+        "test": {"path": "/x/test.csv", "fingerprint": "cd", "rows": 2, "shape": [4, 4, 1]},
+    },
+    "classes": ["a", "b"],
+    "shape": [4, 4, 1],
+}
+VALID_STATUS = {
+    "state": "finished",
+    "pid": 1,
+    "started": 1.0,
+    "updated": 2.0,
+    "finished": 2.0,
+    "epoch": 1,
+    "epochs": 1,
+}
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text(max_size=8),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4)
+    ),
+    max_leaves=12,
+)
+RUN_FILES = ["config.json", "status.json", "history.csv", "report.json", "progress.jsonl"]
+
+
+@st.composite
+def mutated_json(draw: st.DrawFn, base: dict) -> str:
+    """``base`` with a few keys (at any depth) deleted or replaced by random JSON values, and
+    sometimes cut short."""
+    value = json.loads(json.dumps(base))
+    for _ in range(draw(st.integers(1, 4))):
+        target = value
+        while isinstance(target, dict) and target and draw(st.booleans()):
+            child = target[draw(st.sampled_from(sorted(target)))]
+            if not isinstance(child, dict):
+                break
+            target = child
+        if isinstance(target, dict) and target:
+            key = draw(st.sampled_from(sorted(target)))
+            if draw(st.booleans()):
+                del target[key]
+            else:
+                target[key] = draw(json_values)
+    text = json.dumps(value)
+    if draw(st.integers(0, 5)) == 0:
+        text = text[: draw(st.integers(0, len(text)))]
+    return text
+
+
+_run_folders = itertools.count()
+
+
+def _read_run(folder: Path) -> None:
+    """Every run-folder reader gives a result or a FlowerdashError; summarizing and listing
+    never fail, and a run folder is always listed (marked when damaged)."""
+    for read in (
+        run_records.read_config,
+        run_records.read_recorded_status,
+        run_records.read_report,
+        run_records.read_history,
+        runs.read_status,
+    ):
+        with contextlib.suppress(FlowerdashError):
+            read(folder)
+    summary = runs.summarize_run(folder)
+    listed = {run.run_id for run in runs.list_runs(folder.parent)}
+    if runs.is_run_dir(folder):
+        assert summary.run_id in listed
+
+
+@FUZZ
+@given(
+    config=mutated_json(VALID_CONFIG),
+    status=mutated_json(VALID_STATUS),
+    history=st.binary(max_size=300),
+    report=st.text(max_size=200),
+)
+def test_mutated_run_files_are_read_or_refused(tmp_path, config, status, history, report):
+    folder = tmp_path / "runs" / f"r{next(_run_folders)}"
+    folder.mkdir(parents=True)
+    (folder / "config.json").write_text(config)
+    (folder / "status.json").write_text(status)
+    (folder / "history.csv").write_bytes(history)
+    (folder / "report.json").write_text(report)
+    _read_run(folder)
+
+
+@FUZZ
+@given(names=st.lists(st.sampled_from(RUN_FILES), max_size=5), content=st.binary(max_size=200))
+def test_random_bytes_in_run_files_are_read_or_refused(tmp_path, names, content):
+    folder = tmp_path / "runs" / f"r{next(_run_folders)}"
+    folder.mkdir(parents=True)
+    for name in names:
+        (folder / name).write_bytes(content)
+    _read_run(folder)
+    records, offset = runs.read_progress(folder, 0)
+    assert isinstance(records, list) and 0 <= offset <= len(content)
