@@ -266,4 +266,4 @@ def test_two_local_processes_write_one_complete_run_directory(
     assert not (run / runs.BACKUP).exists()
     results = app_test("pages/4_Results.py").run()  # the dashboard shows it like any run
     assert not results.exception
-    assert results.metric[0].value == f"{report['accuracy']:.1%}"
+    assert results.metric[0].value == f"{report.accuracy:.1%}"
