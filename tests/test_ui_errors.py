@@ -34,7 +34,7 @@ def stop_page() -> None:
 
 
 def test_library_error_is_shown_with_its_message_and_the_page_goes_on() -> None:
-    app = AppTest.from_function(dataset_error_page).run()
+    app = AppTest.from_function(dataset_error_page).run(timeout=60)
     assert [item.value for item in app.error] == [
         "Not loaded: train.csv, line 7: expected 785 values, found 3"
     ]
@@ -43,7 +43,7 @@ def test_library_error_is_shown_with_its_message_and_the_page_goes_on() -> None:
 
 
 def test_unexpected_error_is_shown_as_a_bug_without_traceback() -> None:
-    app = AppTest.from_function(bug_page).run()
+    app = AppTest.from_function(bug_page).run(timeout=60)
     assert not app.exception
     message = app.error[0].value
     assert message.startswith("unexpected KeyError")
@@ -52,6 +52,6 @@ def test_unexpected_error_is_shown_as_a_bug_without_traceback() -> None:
 
 
 def test_st_stop_is_not_swallowed() -> None:
-    app = AppTest.from_function(stop_page).run()
+    app = AppTest.from_function(stop_page).run(timeout=60)
     assert not app.error
     assert not app.markdown
