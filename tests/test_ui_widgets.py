@@ -27,7 +27,7 @@ def settings_page() -> None:
 
 
 def test_each_kind_gets_its_widget_with_label_unit_and_start_value() -> None:
-    app = AppTest.from_function(settings_page).run()
+    app = AppTest.from_function(settings_page).run(timeout=60)
     assert app.slider(key="t.angle").label == "Angle (degrees)"
     assert app.slider(key="t.angle").value == 20.0
     assert app.slider(key="t.epochs").value == 10  # from the values passed in
@@ -37,12 +37,12 @@ def test_each_kind_gets_its_widget_with_label_unit_and_start_value() -> None:
 
 
 def test_widget_help_says_the_default() -> None:
-    app = AppTest.from_function(settings_page).run()
+    app = AppTest.from_function(settings_page).run(timeout=60)
     assert app.slider(key="t.angle").help == "Turn. Default: 20.0 degrees."
 
 
 def test_returned_values_follow_the_widgets() -> None:
-    app = AppTest.from_function(settings_page).run()
+    app = AppTest.from_function(settings_page).run(timeout=60)
     app.slider(key="t.angle").set_value(45.0)
     app.selectbox(key="t.fill").set_value("wrap").run()
     assert app.session_state["chosen"] == {
@@ -55,7 +55,7 @@ def test_returned_values_follow_the_widgets() -> None:
 
 
 def test_reset_puts_the_declared_defaults_back() -> None:
-    app = AppTest.from_function(settings_page).run()
+    app = AppTest.from_function(settings_page).run(timeout=60)
     app.slider(key="t.angle").set_value(45.0).run()
     app.button[0].click().run()
     assert app.session_state["chosen"]["angle"] == 20.0
