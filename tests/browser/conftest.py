@@ -227,6 +227,26 @@ def open_app_page(browser_page: Page, app_server: str) -> Callable[[str], Page]:
     return open_page
 
 
+def choose_option(page: Page, label: str, option: str) -> None:
+    """Pick ``option`` in the select box labelled ``label``, as a user does: open its list,
+    click the option. Right after a page switch the first click on a select box may only focus
+    it (the list opens and closes again while the page is still being laid out), so the box is
+    clicked again until its list shows; a person would click twice too."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    box = page.get_by_test_id("stSelectbox").filter(has_text=label).first
+    listbox = page.get_by_role("listbox", name=label)
+    for _ in range(5):
+        box.click()
+        try:
+            listbox.wait_for(state="visible", timeout=3_000)
+            break
+        except PlaywrightTimeout:
+            continue
+    listbox.get_by_role("option").filter(has_text=option).first.click()
+    listbox.wait_for(state="hidden")
+
+
 def wait_for_layout(page: Page) -> None:
     """Wait until the browser has laid out and painted the page as it is now (two frames)."""
     page.evaluate(

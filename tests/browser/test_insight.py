@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import save_screenshot
+from tests.browser.conftest import choose_option, save_screenshot
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
@@ -36,9 +36,7 @@ def exported_run(app_runs_dir: Path):
 
 
 def open_results_of(page: Page, run_id: str) -> None:
-    chooser = page.get_by_test_id("stSelectbox").filter(has_text="Run").first
-    chooser.click()
-    page.get_by_role("option").filter(has_text=run_id).first.click()
+    choose_option(page, "Run", run_id)
     expect(page.get_by_role("radio", name="Maps: predicted class")).to_be_visible()
 
 

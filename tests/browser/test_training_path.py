@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import save_screenshot, wait_for_page
+from tests.browser.conftest import choose_option, save_screenshot, wait_for_page
 from ui.training import MODE_LINES
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
@@ -109,8 +109,7 @@ def test_train_watch_results_and_predict_in_the_browser(
     # 3 epochs of batch 16 (24 steps each), in memory: long enough to watch points arrive.
     # Set as people do: pick the mode, type the numbers, and click Start right after typing,
     # with no Enter (the last value reaches the server together with the click).
-    page.get_by_test_id("stSelectbox").filter(has_text="Training mode").click()
-    page.get_by_role("option", name="memory").click()
+    choose_option(page, "Training mode", "memory")
     expect(page.get_by_text(MODE_LINES["memory"])).to_be_visible()
     page.get_by_role("spinbutton", name="Batch size (images)", exact=True).fill("16")
     page.get_by_role("spinbutton", name="Epochs", exact=True).fill("3")
