@@ -15,11 +15,8 @@ Keras, TensorFlow and the runtimes are imported inside the functions only.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -30,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from flowerdash import runs
+from flowerdash.child_command import run_flowerdash_json
 from flowerdash.errors import ConfigError, RunError
 from flowerdash.files import read_json, write_json_atomic
 
@@ -376,13 +374,6 @@ def export_in_subprocess(
     """Run ``flowerdash export`` in a child process (so a converter crash cannot take the
     caller down) and return the agreement records it made. Raises RunError on failure."""
     names = check_formats(formats)
-    command = [sys.executable, "-m", "flowerdash", "export", os.fspath(run_dir), "--json"]
-    command += [option for name in names for option in ("--format", name)]
-    try:
-        done = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
-    except subprocess.TimeoutExpired:
-        raise RunError(f"export did not finish within {timeout:.0f} s") from None
-    if done.returncode != 0:
-        lines = [line for line in done.stderr.splitlines() if line.strip()]
-        raise RunError(f"export failed: {lines[-1] if lines else f'exit {done.returncode}'}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    arguments = ["export", os.fspath(run_dir), "--json"]
+    arguments += [option for name in names for option in ("--format", name)]
+    return run_flowerdash_json(arguments, what="export", timeout=timeout)

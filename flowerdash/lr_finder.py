@@ -14,18 +14,16 @@ learning rate replaced by the growing schedule. Keras is imported inside the fun
 
 from __future__ import annotations
 
-import json
 import math
 import os
-import subprocess
-import sys
 import time
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from flowerdash.errors import ConfigError, RunError
+from flowerdash.child_command import run_flowerdash_json
+from flowerdash.errors import ConfigError
 
 if TYPE_CHECKING:
     import keras
@@ -245,7 +243,7 @@ def find_learning_rate_in_subprocess(
     from flowerdash.augment import AUGMENT_PARAMS
     from flowerdash.settings import TRAIN_PARAMS
 
-    command = [sys.executable, "-m", "flowerdash", "lr-find", "--train", os.fspath(train_path)]
+    command = ["lr-find", "--train", os.fspath(train_path)]
     command += ["--steps", str(steps), "--max-seconds", str(max_seconds), "--json"]
     if shape:
         command += ["--shape", shape]
@@ -258,15 +256,8 @@ def find_learning_rate_in_subprocess(
         else:
             command += [spec.cli_flag, str(value)]
     timeout = max_seconds + SUBPROCESS_OVERHEAD_S
-    try:
-        done = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
-    except subprocess.TimeoutExpired:
-        raise RunError(f"the learning-rate finder did not finish within {timeout:.0f} s") from None
-    if done.returncode != 0:
-        lines = [line for line in done.stderr.splitlines() if line.strip()]
-        reason = lines[-1] if lines else f"exit {done.returncode}"
-        raise RunError(f"the learning-rate finder failed: {reason}")
-    return RangeTest.from_dict(json.loads(done.stdout.strip().splitlines()[-1]))
+    found = run_flowerdash_json(command, what="the learning-rate finder", timeout=timeout)
+    return RangeTest.from_dict(found)
 
 
 def describe(result: RangeTest) -> str:
