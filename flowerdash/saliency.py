@@ -8,10 +8,12 @@ agree for heads that average the map (global pooling); for a ``Flatten`` + ``Den
 as MiniVGGNet's, each cell has its own weights and the channel mean can cancel the evidence
 out: on the corner-patch test model Grad-CAM's map was empty, HiResCAM's lay on the patch.
 
-The block is found by shape, not by name: the last layer of the top-level model whose output
-is a feature map (rank 4, more than one spatial cell) after the first layer with trainable
-weights. A nested backbone (a pretrained ``keras.Model`` used as one layer) is therefore its
-own output.
+The block is found by shape, not by name: the last layer whose output is a feature map (rank
+4, more than one spatial cell) after the model's first layer with weights (trainable or
+frozen). A nested model used as one layer (the pretrained ``backbone``) whose own output is
+pooled is looked into: its last feature map counts in its place, and the maps are computed
+through it (the model is split around that layer into Keras sub-models, so the gradient is
+taken with respect to the inner block's output).
 
 The class score is the logit when the head is a ``Dense`` softmax layer (gradients of a
 saturated probability vanish), else the log-probability.
@@ -38,20 +40,30 @@ METHODS = ("hirescam", "gradcam")
 
 
 def feature_map_layer(model: keras.Model) -> keras.Layer:
-    """The layer whose output the saliency maps explain: the model's last feature map.
+    """The layer whose output the saliency maps explain: the model's last feature map, inside
+    a nested model when that model ends in its own pooling.
 
     Raises ConfigError when the model has no rank-4 output after a layer with weights.
     """
-    layers = list(model.layers)
-    first_weighted = next(
-        (i for i, layer in enumerate(layers) if layer.trainable_weights), len(layers)
-    )
-    candidates = [
-        layer
-        for layer in layers[first_weighted:]
-        if len(layer.output.shape) == 4 and layer is not layers[-1]
-    ]
-    spatial = [layer for layer in candidates if _cells(layer) > 1]
+    return feature_map_path(model)[-1]
+
+
+def feature_map_path(
+    model: keras.Model, layer: keras.Layer | None = None
+) -> tuple[keras.Layer, ...]:
+    """The layers from ``model``'s own down to its feature map ``layer`` (default: see
+    :func:`feature_map_layer`): ``(layer,)`` for a layer of the model itself, ``(backbone,
+    layer)`` for one inside a nested model ``backbone``, and so on.
+
+    Raises ConfigError when there is no feature map, or ``layer`` is not in the model.
+    """
+    if layer is not None:
+        found = next((path for path in _layer_paths(model) if path[-1] is layer), None)
+        if found is None:
+            raise ConfigError(f"layer {layer.name!r} is not part of model {model.name!r}")
+        return found
+    candidates = _candidate_paths(model, top=True)
+    spatial = [path for path in candidates if _cells(path[-1]) > 1]
     if spatial or candidates:
         return (spatial or candidates)[-1]
     raise ConfigError(
@@ -60,9 +72,72 @@ def feature_map_layer(model: keras.Model) -> keras.Layer:
     )
 
 
+def _is_nested(layer: keras.Layer) -> bool:
+    """Whether ``layer`` is a model of its own (a graph to look into)."""
+    import keras
+
+    return isinstance(layer, keras.Model) and hasattr(layer, "inputs")
+
+
+def _layer_paths(model: keras.Model) -> list[tuple[keras.Layer, ...]]:
+    """Every layer of ``model`` and of its nested models, as paths, in graph order."""
+    paths = []
+    for layer in model.layers:
+        paths.append((layer,))
+        if _is_nested(layer):
+            paths += [(layer, *inner) for inner in _layer_paths(layer)]
+    return paths
+
+
+def _candidate_paths(model: keras.Model, *, top: bool) -> list[tuple[keras.Layer, ...]]:
+    """Paths to the rank-4 outputs after ``model``'s first layer with weights (trainable or
+    frozen), in graph order; a nested model whose own output is not a feature map (it pools)
+    is replaced by its candidates. The top model's last layer (its head) is left out."""
+    layers = list(model.layers)
+    first_weighted = next((i for i, layer in enumerate(layers) if layer.weights), len(layers))
+    paths: list[tuple[keras.Layer, ...]] = []
+    for layer in layers[first_weighted : len(layers) - 1 if top else len(layers)]:
+        if len(layer.output.shape) == 4:
+            paths.append((layer,))
+        elif _is_nested(layer):
+            paths += [(layer, *inner) for inner in _candidate_paths(layer, top=False)]
+    return paths
+
+
 def _cells(layer: keras.Layer) -> int:
     height, width = layer.output.shape[1:3]
     return int(height or 1) * int(width or 1)
+
+
+def _only_call(layer: keras.Layer):
+    """The one node where nested ``layer`` is called in its parent's graph."""
+    nodes = layer._inbound_nodes  # Keras 3 has no public accessor for a nested model's call
+    if len(nodes) != 1 or len(nodes[0].input_tensors) != 1 or len(nodes[0].output_tensors) != 1:
+        raise ConfigError(
+            f"saliency maps need the nested model {layer.name!r} called once, on one input "
+            "with one output"
+        )
+    return nodes[0]
+
+
+def _features_model(
+    model: keras.Model, path: Sequence[keras.Layer], until: keras.KerasTensor
+) -> keras.Model:
+    """A model from ``model``'s inputs to ``[features, until]``: the output of ``path[-1]``
+    (reached through the nested models of ``path``) and the tensor ``until`` of ``model``'s
+    graph, computed from those features."""
+    import keras
+
+    outer = path[0]
+    if len(path) == 1:  # a nested model's own ``output`` is a tensor of its inner graph
+        features = _only_call(outer).output_tensors[0] if _is_nested(outer) else outer.output
+        return keras.Model(model.inputs, [features, until])
+    node = _only_call(outer)
+    inner = _features_model(outer, path[1:], outer.outputs[0])
+    before = keras.Model(model.inputs, node.input_tensors[0])
+    after = keras.Model(node.output_tensors[0], until)
+    features, nested_output = inner(before(model.inputs))
+    return keras.Model(model.inputs, [features, after(nested_output)])
 
 
 def _class_scores(model: keras.Model, features_model: keras.Model, images: np.ndarray):
@@ -91,10 +166,10 @@ def saliency_maps(
     """Class activation maps ``(N, H, W)`` in 0..1 for ``images`` ``(N, H, W, C)`` (raw pixels).
 
     ``class_indices`` gives, per image, the class whose evidence is mapped (the predicted one,
-    or the true one); ``method`` is one of ``METHODS``; ``layer`` defaults to
-    :func:`feature_map_layer`. A map that is zero everywhere means no positive evidence for
-    that class. Raises ConfigError for an unknown method or a Keras backend other than
-    TensorFlow.
+    or the true one); ``method`` is one of ``METHODS``; ``layer`` (of the model or of a model
+    nested in it) defaults to :func:`feature_map_layer`. A map that is zero everywhere means no
+    positive evidence for that class. Raises ConfigError for an unknown method or a Keras
+    backend other than TensorFlow.
     """
     import keras
 
@@ -117,8 +192,8 @@ def saliency_maps(
     height, width = images.shape[1:3]
     if len(images) == 0:
         return np.zeros((0, height, width), dtype=np.float32)
-    layer = layer if layer is not None else feature_map_layer(model)
-    features_model = keras.Model(model.inputs, [layer.output, model.layers[-1].input])
+    path = feature_map_path(model, layer)
+    features_model = _features_model(model, path, model.layers[-1].input)
     ops = keras.ops
     maps = []
     for start in range(0, len(images), batch_size):

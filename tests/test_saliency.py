@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -72,32 +74,31 @@ def test_saliency_of_the_other_class_avoids_the_patch(corner_model):
         assert corner_share(plain_map) < corner_share(patch_map)
 
 
-def _registered_models() -> list:
+def _registered_models() -> list[str]:
     from flowerdash.models import MODELS
 
-    # Known bug: efficientnet_lite0's backbone is one nested model that ends in its own pooling,
-    # so the top level has no feature map to explain (the lookup does not descend into it yet).
-    nested = pytest.mark.xfail(strict=True, reason="feature map inside a nested backbone")
-    return [
-        pytest.param(name, marks=nested) if name == "efficientnet_lite0" else name
-        for name in MODELS
-    ]
+    return list(MODELS)
 
 
 @pytest.mark.parametrize("name", _registered_models())
 def test_feature_map_layer_is_the_last_spatial_block_of_every_registered_model(name):
     from flowerdash.models import build_model
-    from flowerdash.saliency import feature_map_layer
+    from flowerdash.saliency import feature_map_layer, feature_map_path
 
     model = build_model(name, (64, 64, 3), 3)
     layer = feature_map_layer(model)
     height, width = layer.output.shape[1:3]
     assert len(layer.output.shape) == 4 and height * width > 1, name
-    after = model.layers[model.layers.index(layer) + 1 :]
-    assert all(
-        len(later.output.shape) != 4 or later.output.shape[1] * later.output.shape[2] == 1
-        for later in after[:-1]
-    ), name
+    # At each level (the model, then each nested model on the way), no later layer but the
+    # head holds a spatial feature map.
+    path = feature_map_path(model)
+    assert path[-1] is layer
+    for parent, step in zip((model, *path[:-1]), path, strict=True):
+        after = parent.layers[parent.layers.index(step) + 1 :]
+        assert all(
+            len(later.output.shape) != 4 or later.output.shape[1] * later.output.shape[2] == 1
+            for later in (after[:-1] if parent is model else after)
+        ), name
 
 
 def test_feature_map_layer_refuses_a_model_without_convolutions():
@@ -148,3 +149,70 @@ def test_feature_map_layer_of_an_efficientnet_lite0_backbone_is_its_last_block()
     model = keras.Model(inputs, keras.layers.Dense(5, activation="softmax")(pooled))
     layer = feature_map_layer(model)
     assert layer.name == "_act1" and tuple(layer.output.shape[1:]) == (2, 2, 1280)
+
+
+DAISIES = Path(__file__).resolve().parent.parent / "data/flower_photos_64/images/daisy"
+
+
+def test_efficientnet_lite0_maps_are_the_class_activation_maps_of_its_nested_backbone():
+    """The transfer model's backbone is one nested model that pools its last block: the map
+    comes from inside it. Under global average pooling and a dense head both methods reduce to
+    Zhou et al.'s CAM, relu(features . class weights), computed here by hand; the backbone is
+    frozen as in the head phase (no trainable weights)."""
+    import keras
+    from PIL import Image
+
+    from flowerdash.models import ModelOptions, build_model
+    from flowerdash.pretrained.transfer import BACKBONE, set_trainable_blocks
+    from flowerdash.saliency import feature_map_path, saliency_maps
+
+    keras.utils.set_random_seed(0)
+    model = build_model("efficientnet_lite0", (64, 64, 3), 3, options=ModelOptions(input_size=96))
+    set_trainable_blocks(model, 0)
+    backbone = model.get_layer(BACKBONE)
+    assert [layer.name for layer in feature_map_path(model)] == [BACKBONE, "_act1"]
+    head_norm = backbone.get_layer("_bn1")
+    assert feature_map_path(model, head_norm) == (backbone, head_norm)
+    with pytest.raises(ConfigError, match="layer 'elsewhere' is not part of model"):
+        feature_map_path(model, keras.layers.ReLU(name="elsewhere"))
+
+    files = sorted(DAISIES.glob("*.png"))[:3]
+    images = np.stack([np.asarray(Image.open(f).convert("RGB")) for f in files])
+    scaled = images.astype("float32")
+    for layer in model.layers[1 : model.layers.index(backbone)]:
+        scaled = layer(scaled)
+    last_block = keras.Model(backbone.inputs, backbone.get_layer("_act1").output)
+    features = keras.ops.convert_to_numpy(last_block(scaled))  # (3, 3, 3, 1280) at 96 px
+    kernel = model.get_layer("probabilities").kernel.numpy()
+    classes = np.array([0, 1, 2])
+    cam = np.maximum(np.einsum("nhwk,kn->nhw", features, kernel[:, classes]), 0.0)
+    cam = keras.ops.convert_to_numpy(keras.ops.image.resize(cam[..., None], (64, 64)))[..., 0]
+    expected = cam / cam.reshape(3, -1).max(axis=1)[:, None, None]
+
+    for method in ("hirescam", "gradcam"):
+        maps = saliency_maps(model, images, classes, method=method)
+        assert maps.shape == (3, 64, 64)
+        np.testing.assert_allclose(maps, expected, atol=1e-4, err_msg=method)
+    assert (expected.reshape(3, -1).std(axis=1) > 0.05).all()  # maps with a shape, not flat
+
+
+def test_a_nested_model_that_ends_in_a_feature_map_is_the_feature_map_itself():
+    import keras
+
+    from flowerdash.saliency import feature_map_path, saliency_maps
+
+    keras.utils.set_random_seed(0)
+    pixels = keras.Input((8, 8, 3))
+    convolutions = keras.Model(pixels, keras.layers.Conv2D(4, 3, strides=2)(pixels), name="cnn")
+    inputs = keras.Input((8, 8, 3))
+    pooled = keras.layers.GlobalAveragePooling2D()(convolutions(inputs))
+    model = keras.Model(inputs, keras.layers.Dense(2, activation="softmax")(pooled))
+    assert feature_map_path(model) == (convolutions,)
+
+    images = np.random.default_rng(0).uniform(0, 1, (2, 8, 8, 3)).astype("float32")
+    features = convolutions.predict(images, verbose=0)  # (2, 3, 3, 4)
+    cam = np.maximum(features @ model.layers[-1].kernel.numpy()[:, 1], 0.0)
+    assert (cam.reshape(2, -1).max(axis=1) > 0).all()
+    resized = keras.ops.convert_to_numpy(keras.ops.image.resize(cam[..., None], (8, 8)))[..., 0]
+    expected = resized / resized.reshape(2, -1).max(axis=1)[:, None, None]
+    np.testing.assert_allclose(saliency_maps(model, images, [1, 1]), expected, atol=1e-5)
