@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 import pytest
-from run_fixtures import write_finished_run
+from run_fixtures import CLASSES, SHAPE, write_finished_run
 from test_export import save_run_model
 from ui_fixtures import app_test
 
@@ -77,6 +77,30 @@ def test_predict_page_shows_the_map_of_each_prediction(run_with_model):
     assert not page.exception and not page.error
     mapped = [c for c in _captions(page) if c.endswith("map of its prediction")]
     assert len(mapped) == 6
+
+
+@pytest.mark.slow
+def test_maps_of_a_pretrained_transfer_run_show_on_both_pages():
+    """efficientnet_lite0's feature map lies inside its nested backbone: maps, not an error."""
+    import keras
+
+    from flowerdash.models import ModelOptions, build_model
+
+    run_dir = write_finished_run(Path(os.environ["FLOWERDASH_RUNS_DIR"]), RUN_ID)
+    keras.utils.set_random_seed(3)
+    options = ModelOptions(input_size=64)  # the smallest size with a 2x2 last block
+    build_model("efficientnet_lite0", SHAPE, len(CLASSES), options=options).save(
+        run_dir / "model.keras"
+    )
+    page = app_test(RESULTS, timeout=120).run()
+    page.radio(key=f"results.maps.{RUN_ID}").set_value("Maps: predicted class").run()
+    assert not page.exception and not page.error
+    assert _captions(page) == ["#3 · daisy 95% · map: daisy", "#5 · daisy 55% · map: daisy"]
+    page = app_test(PREDICT, timeout=120).run()
+    page.radio(key="predict.source").set_value("Test rows").run()
+    page.toggle(key="predict.maps").set_value(True).run()
+    assert not page.exception and not page.error
+    assert len([c for c in _captions(page) if c.endswith("map of its prediction")]) == 6
 
 
 def test_lr_finder_button_fills_the_learning_rate_box(data_dir, monkeypatch):
