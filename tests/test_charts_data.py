@@ -7,6 +7,7 @@ import pytest
 
 from flowerdash.charts.data import (
     class_counts_figure,
+    display_image,
     image_grid,
     sample_indices_per_class,
     upscale_nearest,
@@ -32,6 +33,14 @@ def test_upscale_nearest_repeats_pixels() -> None:
     assert big.shape == (6, 6)
     assert (big[:3, :3] == 0).all()
     assert (big[:3, 3:] == 255).all()
+
+
+def test_display_image_enlarges_the_larger_side_up_to_the_size() -> None:
+    grey = np.zeros((28, 20, 1), dtype=np.uint8)
+    assert display_image(grey, 128).shape == (112, 80)  # 4x: 5x would make 140 > 128
+    colour = np.zeros((64, 64, 3), dtype=np.uint8)
+    assert display_image(colour, 96).shape == (64, 64, 3)  # no whole zoom fits: as it is
+    assert display_image(colour, 128).shape == (128, 128, 3)
 
 
 def test_grayscale_grid_is_2d_and_enlarged_to_min_side() -> None:

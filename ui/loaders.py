@@ -1,4 +1,5 @@
-"""Cached reads for the pages: datasets keyed on (path, size, mtime), Keras imported once.
+"""Cached reads for the pages: datasets keyed on (path, size, mtime), Keras imported once, a
+run's model and test images (shared by the Results and Predict pages and the saliency views).
 
 A dataset is cached with ``st.cache_resource`` (one shared, read-only object per file version:
 ``st.cache_data`` would copy its image array on every rerun); the key includes the file's size
@@ -13,7 +14,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import streamlit as st
@@ -23,6 +24,7 @@ from flowerdash.data_checks import LeakCheck, find_leaked_rows
 if TYPE_CHECKING:
     from flowerdash.augment import AugmentSettings
     from flowerdash.data import ImageDataset
+    from flowerdash.run_records import RunConfig
 
 Shape = tuple[int, int, int]
 KERAS_SPINNER = "Loading Keras (first time only, ~6 s)..."
@@ -123,3 +125,39 @@ def augmented_batch(images: np.ndarray, settings: AugmentSettings, seed: int) ->
     """Return the batch ``images`` as the training augmentation block outputs it (cached)."""
     keras_module()
     return _batch(images, tuple(sorted(settings.to_dict().items())), seed)
+
+
+def test_images(config: RunConfig) -> np.ndarray:
+    """Return a run's test images (N, H, W, C) uint8, read once per file version.
+
+    Raises DatasetError when the test file is gone or no longer reads.
+    """
+    return load_dataset_cached(config.test.path, config.shape).dataset.images
+
+
+@st.cache_resource(max_entries=2, show_spinner=False)
+def _model(run_dir: str, model_mtime_ns: int) -> Any:
+    from flowerdash import predict
+
+    return predict.load_run_model(run_dir)
+
+
+def run_model(run_dir: Path) -> Any:
+    """Return the run's Keras model (safe mode), loaded once per model file version.
+
+    Raises RunError when Keras cannot load the file (damaged, or from an incompatible version).
+    """
+    from flowerdash import runs
+    from flowerdash.errors import FlowerdashError, RunError
+
+    mtime_ns = os.stat(run_dir / runs.MODEL).st_mtime_ns
+    with st.spinner(f"Loading the model of {run_dir.name}. {KERAS_SPINNER}"):
+        try:
+            return _model(str(run_dir), mtime_ns)
+        except FlowerdashError:
+            raise
+        except Exception as error:  # Keras raises many kinds for a file it cannot read
+            raise RunError(
+                f"{run_dir / runs.MODEL}: Keras could not load the model "
+                f"({type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''})"
+            ) from error

@@ -1,28 +1,26 @@
 """The Predict page: a run's model on uploaded images or on test rows, top-k classes per image.
 
 The model is loaded in Keras' safe mode by ``flowerdash.predict`` once per run and model file
-version (``st.cache_resource``); Keras is imported only when the page needs the model.
+version (``ui.loaders.run_model``); Keras is imported only when the page needs the model.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import streamlit as st
 
 from flowerdash import predict, runs
+from flowerdash.charts.data import display_image
 from flowerdash.charts.results import top_k_figure
 from flowerdash.data import format_shape
-from flowerdash.errors import DatasetError, FlowerdashError, RunError
+from flowerdash.errors import DatasetError, FlowerdashError
 from ui import saliency_views
 from ui.errors import show_error
-from ui.loaders import KERAS_SPINNER
-from ui.results import display_image, test_images
+from ui.loaders import run_model, test_images
 from ui.run_choice import choose_run
 
 SOURCES = ("Upload images", "Test rows")
@@ -38,29 +36,6 @@ class Inputs:
     images: np.ndarray
     captions: list[str]
     labels: list[str | None]
-
-
-@st.cache_resource(max_entries=2, show_spinner=False)
-def _model(run_dir: str, model_mtime_ns: int) -> Any:
-    return predict.load_run_model(run_dir)
-
-
-def run_model(run_dir: Path) -> Any:
-    """Return the run's Keras model (safe mode), loaded once per model file version.
-
-    Raises RunError when Keras cannot load the file (damaged, or from an incompatible version).
-    """
-    mtime_ns = os.stat(run_dir / runs.MODEL).st_mtime_ns
-    with st.spinner(f"Loading the model of {run_dir.name}. {KERAS_SPINNER}"):
-        try:
-            return _model(str(run_dir), mtime_ns)
-        except FlowerdashError:
-            raise
-        except Exception as error:  # Keras raises many kinds for a file it cannot read
-            raise RunError(
-                f"{run_dir / runs.MODEL}: Keras could not load the model "
-                f"({type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''})"
-            ) from error
 
 
 def uploaded_inputs(uploads: Sequence[Any], shape: Sequence[int]) -> Inputs:

@@ -14,6 +14,7 @@ import numpy as np
 import streamlit as st
 
 from flowerdash import runs
+from flowerdash.charts.data import display_image
 from flowerdash.charts.results import confusion_matrix_figure
 from flowerdash.charts.training import history_figure
 from flowerdash.errors import FlowerdashError, RunError
@@ -28,30 +29,14 @@ from flowerdash.report_tables import (
 )
 from ui import exports, saliency_views
 from ui.errors import show_error
-from ui.loaders import load_dataset_cached
+from ui.loaders import test_images
 from ui.run_choice import choose_run
-from ui.training import LOG_LOSS_KEY
+from ui.state import LOG_LOSS_KEY
 
 GALLERY_LIMIT = 30
 GALLERY_COLUMNS = 6
-DISPLAY_SIZE = 128
 
 Cell = tuple[str, str]  # (true class, predicted class)
-
-
-def test_images(config: runs.RunConfig) -> np.ndarray:
-    """Return the run's test images (N, H, W, C) uint8, read once per file version.
-
-    Raises DatasetError when the test file is gone or no longer reads.
-    """
-    return load_dataset_cached(config.test.path, config.shape).dataset.images
-
-
-def display_image(image: np.ndarray, size: int = DISPLAY_SIZE) -> np.ndarray:
-    """Return ``image`` enlarged by whole pixels (nearest) to about ``size``, 2-D if grey."""
-    factor = max(1, size // max(image.shape[0], image.shape[1]))
-    enlarged = image.repeat(factor, axis=0).repeat(factor, axis=1)
-    return enlarged[..., 0] if enlarged.shape[-1] == 1 else enlarged
 
 
 def cells_in_order(report: Mapping[str, Any]) -> list[Cell]:

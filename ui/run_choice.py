@@ -10,8 +10,6 @@ import streamlit as st
 from flowerdash import runs
 from ui import state
 
-CHOSEN_RUN_KEY = "flowerdash.chosen_run"
-
 
 def run_label(summary: runs.RunSummary) -> str:
     """Return how a run reads in a select box: when, dataset, model/mode, state, accuracy."""
@@ -29,7 +27,7 @@ def runs_with(file_name: str) -> list[runs.RunSummary]:
 
 
 def _remember(key: str) -> None:
-    st.session_state[CHOSEN_RUN_KEY] = st.session_state[key]
+    state.set_chosen_run_id(st.session_state[key])
 
 
 def choose_run(file_name: str, *, key: str) -> Path | None:
@@ -43,7 +41,7 @@ def choose_run(file_name: str, *, key: str) -> Path | None:
         return None
     by_id = {r.run_id: r for r in candidates}
     ids = list(by_id)
-    remembered = st.session_state.get(CHOSEN_RUN_KEY)
+    remembered = state.chosen_run_id()
     if st.session_state.get(key) not in by_id:
         st.session_state[key] = remembered if remembered in by_id else ids[0]
     chosen = st.selectbox(

@@ -12,7 +12,6 @@ from flowerdash.charts.training import runs_overlay_figure
 from flowerdash.errors import FlowerdashError
 from ui import state
 from ui.errors import show_error
-from ui.training import SHOWN_RUN_KEY
 
 OVERLAY_METRICS = {
     "val_accuracy": "validation accuracy",
@@ -72,7 +71,7 @@ def overlay_section(summaries: list[runs.RunSummary]) -> None:
 
 
 def _open_in_train_page() -> None:
-    st.session_state[SHOWN_RUN_KEY] = str(state.runs_dir() / st.session_state["runs.manage"])
+    state.set_train_run(state.runs_dir() / st.session_state["runs.manage"])
 
 
 def _ask_delete() -> None:

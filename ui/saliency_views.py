@@ -2,7 +2,7 @@
 the most confident mistakes (fastai's top losses), and the maps of the Predict page's images.
 
 The maps come from ``flowerdash.saliency`` (the library computes, the page draws them with
-``flowerdash.charts.saliency.overlay_saliency``); the model is the Predict page's cached one.
+``flowerdash.charts.saliency.overlay_saliency``); the model is ``ui.loaders.run_model``'s.
 Maps and test-set probabilities are cached per run, model file version and images asked for.
 """
 
@@ -18,9 +18,11 @@ import numpy as np
 import streamlit as st
 
 from flowerdash import runs
+from flowerdash.charts.data import display_image, fit_factor
 from flowerdash.charts.saliency import overlay_saliency
 from flowerdash.errors import FlowerdashError
 from ui.errors import show_error
+from ui.loaders import run_model
 
 MAP_CHOICES = ("Images", "Maps: predicted class", "Maps: true class")
 TOP_LOSSES_DEFAULT = 12
@@ -38,7 +40,6 @@ def _maps(
     run_dir: str, model_version: int, images_key: str, classes: tuple[int, ...], _images: Any
 ) -> np.ndarray:
     from flowerdash.saliency import saliency_maps
-    from ui.prediction import run_model
 
     return saliency_maps(run_model(Path(run_dir)), _images, list(classes))
 
@@ -59,7 +60,6 @@ def saliency_for(
 @st.cache_data(max_entries=4, show_spinner=False)
 def _test_probabilities(run_dir: str, model_version: int, _images: Any) -> np.ndarray:
     from flowerdash.evaluate import predict_probabilities
-    from ui.prediction import run_model
 
     return predict_probabilities(run_model(Path(run_dir)), np.asarray(_images))
 
@@ -77,10 +77,9 @@ def map_choice(key: str) -> str:
 
 
 def _display(image: np.ndarray, saliency: np.ndarray | None) -> np.ndarray:
-    factor = max(1, DISPLAY_SIZE // max(image.shape[0], image.shape[1]))
     if saliency is None:
-        enlarged = image.repeat(factor, axis=0).repeat(factor, axis=1)
-        return enlarged[..., 0] if enlarged.shape[-1] == 1 else enlarged
+        return display_image(image, DISPLAY_SIZE)
+    factor = fit_factor(image.shape[0], image.shape[1], DISPLAY_SIZE)
     return overlay_saliency(image, saliency, upscale=factor)
 
 

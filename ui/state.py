@@ -2,7 +2,9 @@
 settings, and where things live on disk.
 
 Every page reads and writes these through the functions here, never through raw session-state
-keys, so the keys and defaults are defined once.
+keys, so the keys and defaults are defined once. Every session key more than one module uses is
+defined here (a page module never imports another's keys); a key only one module uses (its own
+widgets and notices, prefixed with its page's name) stays in that module.
 
 Folders (each overridable by an environment variable, which the tests use to keep the repo's
 ``data/`` and ``runs/`` and the user's cache untouched):
@@ -32,6 +34,12 @@ if TYPE_CHECKING:
 
 DATASET_KEY = "flowerdash.dataset"
 AUGMENT_KEY = "flowerdash.augment_settings"
+#: The run the Train page shows when none is active: set by its Start and the Runs page's Open.
+TRAIN_RUN_KEY = "flowerdash.train.shown_run"
+#: The run chosen on the Results and Predict pages (one choice for both).
+CHOSEN_RUN_KEY = "flowerdash.chosen_run"
+#: The "Loss on a log scale" toggle, one value for the Train and Results pages' curves.
+LOG_LOSS_KEY = "flowerdash.log_loss"
 
 BUNDLED_TRAIN = "flowers_train.csv"
 BUNDLED_TEST = "flowers_test.csv"
@@ -207,3 +215,25 @@ def current_augment_settings() -> AugmentSettings:
 def set_augment_settings(settings: AugmentSettings) -> None:
     """Keep ``settings`` for the Train page."""
     st.session_state[AUGMENT_KEY] = settings
+
+
+def train_run() -> Path | None:
+    """Return the run last started on the Train page or opened from the Runs page, if any."""
+    remembered = st.session_state.get(TRAIN_RUN_KEY)
+    return Path(remembered) if remembered else None
+
+
+def set_train_run(run_dir: Path) -> None:
+    """Make ``run_dir`` the run the Train page shows (when no run is active)."""
+    st.session_state[TRAIN_RUN_KEY] = str(run_dir)
+
+
+def chosen_run_id() -> str | None:
+    """Return the id of the run last chosen on the Results or Predict page, if any."""
+    chosen = st.session_state.get(CHOSEN_RUN_KEY)
+    return chosen if isinstance(chosen, str) else None
+
+
+def set_chosen_run_id(run_id: str) -> None:
+    """Keep ``run_id`` as the run the Results and Predict pages open first."""
+    st.session_state[CHOSEN_RUN_KEY] = run_id

@@ -40,9 +40,7 @@ from ui.widgets import PERSIST, settings_values, settings_widgets, widget_key, w
 REFRESH_SECONDS = 1.0
 #: The model whose card the page shows when it is chosen.
 PRETRAINED_MODEL = "efficientnet_lite0"
-SHOWN_RUN_KEY = "flowerdash.train.shown_run"
 NOTICE_KEY = "flowerdash.train.notice"
-LOG_LOSS_KEY = "flowerdash.log_loss"
 SETTINGS_PREFIX = "train"
 DEVICES_KEY = "train.distribute"
 #: The Train page's choice of devices (``train --distribute``); processes are for the CLI.
@@ -101,9 +99,9 @@ def shown_run(runs_folder: Path) -> Path | None:
     active = launcher.active_run(runs_folder)
     if active is not None:
         return active
-    remembered = st.session_state.get(SHOWN_RUN_KEY)
-    if remembered and Path(remembered, runs.STATUS).exists():
-        return Path(remembered)
+    remembered = state.train_run()
+    if remembered is not None and (remembered / runs.STATUS).exists():
+        return remembered
     if not runs_folder.is_dir():
         return None
     candidates = sorted(
@@ -255,7 +253,7 @@ def _start() -> None:
     except FlowerdashError as error:
         st.session_state[NOTICE_KEY] = f"Not started: {error}"
         return
-    st.session_state[SHOWN_RUN_KEY] = str(run_dir)
+    state.set_train_run(run_dir)
     st.session_state.pop(NOTICE_KEY, None)
 
 
@@ -411,14 +409,14 @@ def live_view(run_dir: Path, was_active: bool) -> None:
             progress.batches,
             progress.epochs,
             epochs=status.epochs,
-            log_loss=bool(st.session_state.get(LOG_LOSS_KEY)),
+            log_loss=bool(st.session_state.get(state.LOG_LOSS_KEY)),
         ),
         key=f"live-chart-{run_dir.name}",
         config={"displaylogo": False},
     )
     st.toggle(
         "Loss on a log scale",
-        key=LOG_LOSS_KEY,
+        key=state.LOG_LOSS_KEY,
         help="Useful when the validation loss is far above the training loss.",
     )
     if progress.epochs:

@@ -81,6 +81,19 @@ def upscale_nearest(image: np.ndarray, factor: int) -> np.ndarray:
     return np.repeat(np.repeat(np.asarray(image), factor, axis=0), factor, axis=1)
 
 
+def fit_factor(height: int, width: int, size: int) -> int:
+    """Return the whole-number zoom that brings the larger side to at most ``size`` pixels
+    (at least 1: an image already larger is shown as it is)."""
+    return max(1, size // max(height, width, 1))
+
+
+def display_image(image: np.ndarray, size: int = 128) -> np.ndarray:
+    """Return one image for display: enlarged by whole pixels (nearest) so its larger side is
+    about ``size``, made displayable as ``as_display_image`` does (2-D when grayscale)."""
+    array = np.asarray(image)
+    return as_display_image(upscale_nearest(array, fit_factor(*array.shape[:2], size)))
+
+
 def image_grid(
     images: np.ndarray | Sequence[np.ndarray],
     *,
