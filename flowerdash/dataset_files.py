@@ -10,6 +10,7 @@ import hashlib
 import os
 import re
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 
 from flowerdash.data.csv_format import regular_file_stat
@@ -73,6 +74,17 @@ def store_upload(name: str, data: bytes, uploads_dir: Path) -> Path:
         Path(temporary).unlink(missing_ok=True)
         raise
     return target
+
+
+def with_upload_names(error: DatasetError, names: Mapping[Path, str]) -> DatasetError:
+    """Return ``error`` naming its file as the user uploaded it (``"<name> (uploaded)"``), not
+    by its stored hashed path; ``error`` itself when it names none of ``names``' stored paths.
+
+    ``names`` maps stored upload paths (from ``store_upload``) to the names the user gave."""
+    for stored, original in names.items():
+        if error.path is not None and Path(error.path) == stored:
+            return DatasetError(error.problem, path=f"{original} (uploaded)", line=error.line)
+    return error
 
 
 def resolve_data_path(typed: str, data_dir: Path) -> Path:

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from flowerdash.data.csv_format import detect_layout, infer_shape, parse_shape, refuse_non_csv
+from flowerdash.data.csv_format import (
+    colour_name,
+    detect_layout,
+    format_label_column,
+    infer_shape,
+    parse_shape,
+    refuse_non_csv,
+)
 from flowerdash.errors import DatasetError
 
 
@@ -32,6 +39,12 @@ def test_infer_shape_returns_none_for_a_count_that_fits_no_square_image():
     assert infer_shape(2 * 64 * 64) is None
 
 
+def test_parse_shape_takes_no_shape_and_a_blank_box_as_none():
+    assert parse_shape(None) is None
+    assert parse_shape("") is None
+    assert parse_shape("  ") is None
+
+
 def test_parse_shape_reads_hxwxc_and_grayscale_hxw():
     assert parse_shape("64x64x3") == (64, 64, 3)
     assert parse_shape("28X28") == (28, 28, 1)
@@ -43,6 +56,17 @@ def test_parse_shape_reads_hxwxc_and_grayscale_hxw():
 def test_parse_shape_refuses_malformed_shapes_naming_the_expected_form(text):
     with pytest.raises(DatasetError, match="HxWxC"):
         parse_shape(text)
+
+
+def test_label_column_reads_as_its_header_name_or_its_position_from_one():
+    assert format_label_column("label") == "'label'"
+    assert format_label_column("label", quote="`") == "`label`"
+    assert format_label_column(0) == "column 1"
+    assert format_label_column(784) == "column 785"
+
+
+def test_colour_name_says_grayscale_rgb_or_the_channel_count():
+    assert [colour_name(c) for c in (1, 3, 4)] == ["grayscale", "RGB", "4 channels"]
 
 
 def test_header_with_label_first_is_detected():

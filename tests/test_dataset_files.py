@@ -12,6 +12,7 @@ from flowerdash.dataset_files import (
     resolve_data_path,
     safe_file_name,
     store_upload,
+    with_upload_names,
 )
 from flowerdash.errors import DatasetError
 
@@ -47,6 +48,15 @@ def test_upload_with_another_extension_is_refused(tmp_path: Path) -> None:
 def test_empty_upload_is_refused(tmp_path: Path) -> None:
     with pytest.raises(DatasetError, match="empty"):
         store_upload("train.csv", b"", tmp_path)
+
+
+def test_an_error_in_an_upload_names_the_file_as_uploaded(tmp_path: Path) -> None:
+    stored = store_upload("digits.csv", b"x,1,2\n", tmp_path)
+    error = DatasetError("found 'x' in column 1", path=stored, line=1)
+    renamed = with_upload_names(error, {stored: "digits.csv"})
+    assert str(renamed) == "digits.csv (uploaded), line 1: found 'x' in column 1"
+    other = DatasetError("no such file", path=tmp_path / "elsewhere.csv")
+    assert with_upload_names(other, {stored: "digits.csv"}) is other
 
 
 def test_uploaded_name_loses_its_folders() -> None:

@@ -163,7 +163,7 @@ def read_dataset_query(query: dict[str, str]) -> DatasetChoice | None:
         return None
     train = resolve_data_path(query["train"], data_dir())
     test = resolve_data_path(query["test"], data_dir()) if query.get("test") else None
-    shape = parse_shape(query.get("shape") or None)
+    shape = parse_shape(query.get("shape"))
     name = train.name + (f" + {test.name}" if test else "")
     if train.is_relative_to(uploads_dir().resolve()):
         name = f"Upload: {name}"

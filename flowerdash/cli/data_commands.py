@@ -74,6 +74,7 @@ def run_inspect(args: argparse.Namespace) -> int:
     """Validate the file and print its summary."""
     from dataclasses import replace
 
+    from flowerdash.data import colour_name, format_label_column, format_shape
     from flowerdash.data.limits import ReadLimits, parse_size
     from flowerdash.data.shards import load_files  # one file, or a glob of shard files
 
@@ -91,9 +92,7 @@ def run_inspect(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(summary))
         return 0
-    height, width, channels = dataset.shape
-    column = dataset.label_column
-    column_text = f"'{column}'" if isinstance(column, str) else f"column {column + 1}"
+    column_text = format_label_column(dataset.label_column)
     cache_text = {
         "hit": "opened from cache (no parse)",
         "written": "parsed and validated; cache written",
@@ -102,8 +101,7 @@ def run_inspect(args: argparse.Namespace) -> int:
     lines = [
         f"file:          {dataset.path}",
         f"rows:          {len(dataset)}",
-        f"image shape:   {height}x{width}x{channels}"
-        f" ({'RGB' if channels == 3 else 'grayscale' if channels == 1 else 'channels'})",
+        f"image shape:   {format_shape(dataset.shape)} ({colour_name(dataset.shape[2])})",
         f"header:        {'yes' if dataset.header else 'no'}",
         f"label column:  {column_text}",
         f"classes:       {len(dataset.classes)}",

@@ -100,7 +100,7 @@ def _lr_find(args: argparse.Namespace) -> int:
         args.train,
         TrainSettings.from_dict(given_settings(args, TRAIN_PARAMS)),
         AugmentSettings.from_dict(given_settings(args, AUGMENT_PARAMS)),
-        shape=parse_shape(args.shape) if args.shape else None,
+        shape=parse_shape(args.shape),
         start=args.start,
         end=args.end,
         steps=args.steps,

@@ -11,7 +11,13 @@ from flowerdash.data.cache import (
     clear_cache,
     default_cache_dir,
 )
-from flowerdash.data.csv_format import format_shape, infer_shape, parse_shape
+from flowerdash.data.csv_format import (
+    colour_name,
+    format_label_column,
+    format_shape,
+    infer_shape,
+    parse_shape,
+)
 from flowerdash.data.dataset import ImageDataset, load_dataset
 from flowerdash.data.labels import class_order, encode_labels
 
@@ -22,8 +28,10 @@ __all__ = [
     "cache_status",
     "class_order",
     "clear_cache",
+    "colour_name",
     "default_cache_dir",
     "encode_labels",
+    "format_label_column",
     "format_shape",
     "infer_shape",
     "load_dataset",

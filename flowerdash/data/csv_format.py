@@ -81,8 +81,8 @@ class CsvLayout:
 
 def parse_shape(text: str | tuple[int, ...] | list[int] | None) -> tuple[int, int, int] | None:
     """Return ``(H, W, C)`` from ``"64x64x3"``, ``"28x28"`` (grayscale) or a sequence; ``None``
-    stays ``None``. Raises ``DatasetError`` for anything else."""
-    if text is None:
+    and blank text (an empty shape box) are ``None``. Raises ``DatasetError`` for anything else."""
+    if text is None or (isinstance(text, str) and not text.strip()):
         return None
     if isinstance(text, str):
         parts = re.split(r"\s*[x×,]\s*", text.strip().lower())
@@ -106,6 +106,20 @@ def parse_shape(text: str | tuple[int, ...] | list[int] | None) -> tuple[int, in
 def format_shape(shape: tuple[int, ...] | list[int] | None) -> str:
     """Return ``shape`` as users write it (``"64x64x3"``); ``"?"`` when unknown."""
     return "x".join(str(int(side)) for side in shape) if shape else "?"
+
+
+def format_label_column(label_column: str | int, quote: str = "'") -> str:
+    """Return the label column as users read it: its header name in ``quote`` marks, or
+    ``column N`` counted from 1 (``label_column`` is a name, or a 0-based index)."""
+    if isinstance(label_column, str):
+        return f"{quote}{label_column}{quote}"
+    return f"column {int(label_column) + 1}"
+
+
+def colour_name(channels: int) -> str:
+    """Return what images with ``channels`` channels are called: grayscale, RGB, or
+    ``"N channels"``."""
+    return {1: "grayscale", 3: "RGB"}.get(int(channels), f"{int(channels)} channels")
 
 
 def infer_shape(pixel_count: int) -> tuple[int, int, int] | None:

@@ -209,7 +209,7 @@ def job_from_options(
 
     if args.train is None or args.test is None:
         raise ConfigError("train needs --train PATH and --test PATH (or --resume RUN_DIR)")
-    shape = parse_shape(args.shape) if args.shape else None
+    shape = parse_shape(args.shape)
     resolved = resolve_recipe(
         getattr(args, "recipe", None) or DEFAULT_RECIPE,
         DataProfile.of(load_files(args.train, shape)),  # all shards: one profile
