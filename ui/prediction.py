@@ -126,7 +126,7 @@ def render() -> None:
         f"The model takes {format_shape(shape)} images and knows {len(classes)} classes: "
         + ", ".join(classes)
         + ". Images are converted to "
-        + ("greyscale" if shape[2] == 1 else "RGB")
+        + ("grayscale" if shape[2] == 1 else "RGB")
         + " and resized to that size."
     )
     source_column, k_column = st.columns([3, 1])
