@@ -159,6 +159,23 @@ class AugmentSettings(DeclaredSettings):
         """The largest shear angle, in degrees, that ``shear`` allows."""
         return math.degrees(math.atan(self.shear))
 
+    def summary(self) -> str:
+        """One line on what the settings do, e.g. ``"rotation ±20°, zoom ±15%, ..., fill
+        nearest"``; ``"none ..."`` when no parameter changes an image."""
+        if self.is_identity:
+            return "none (every parameter is 0)"
+        parts = [
+            f"rotation ±{self.rotation:g}°" if self.rotation else "",
+            f"zoom ±{self.zoom:.0%}" if self.zoom else "",
+            f"shift {self.width_shift:.0%} × {self.height_shift:.0%}"
+            if self.width_shift or self.height_shift
+            else "",
+            f"shear {self.shear:g} (≈{self.shear_degrees:.0f}°)" if self.shear else "",
+            "horizontal flip" if self.horizontal_flip else "",
+            f"fill {self.fill_mode}",
+        ]
+        return ", ".join(part for part in parts if part)
+
 
 def build_augmentation(settings: AugmentSettings, seed: int | None = None) -> keras.Sequential:
     """Return a ``keras.Sequential`` named ``"augmentation"`` applying ``settings``.

@@ -101,6 +101,40 @@ def cell_predictions(
     return chosen
 
 
+#: A cell of the confusion matrix: (true class, predicted class).
+Cell = tuple[str, str]
+
+
+def cells_in_order(report: Mapping[str, Any]) -> list[Cell]:
+    """Return the non-empty cells of the confusion matrix: mistakes (most frequent first),
+    then the correct cells in class order."""
+    classes = report_classes(report)
+    matrix = np.asarray(report["confusion_matrix"], dtype=int)
+    mistakes = [(p.true, p.predicted) for p in most_confused_pairs(matrix, classes)]
+    correct = [(c, c) for i, c in enumerate(classes) if matrix[i, i] > 0]
+    return mistakes + correct
+
+
+def cell_label(report: Mapping[str, Any], cell: Cell) -> str:
+    """Return how a cell reads: ``"rose → daisy (mistaken): 2 of 4 rose images"``."""
+    classes = report_classes(report)
+    matrix = np.asarray(report["confusion_matrix"], dtype=int)
+    t, p = classes.index(cell[0]), classes.index(cell[1])
+    count, total = int(matrix[t, p]), int(matrix[t].sum())
+    kind = "correct" if t == p else "mistaken"
+    return f"{cell[0]} → {cell[1]} ({kind}): {count} of {total} {cell[0]} images"
+
+
+def true_labels_by_row(predictions: Sequence[Mapping[str, Any]], count: int) -> list[str | None]:
+    """Return the true label of each of ``count`` test rows as the predictions record it
+    (None for a row they do not cover or an index outside the rows)."""
+    labels: list[str | None] = [None] * count
+    for prediction in predictions:
+        if 0 <= int(prediction["index"]) < count:
+            labels[int(prediction["index"])] = str(prediction["true"])
+    return labels
+
+
 def predictions_table(predictions: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
     """Return the predictions as a table (``index``, ``true``, ``predicted``, ``confidence``,
     ``correct``), for the report's CSV download."""

@@ -294,6 +294,23 @@ class RunConfig:
             extra=fields.extra(),
         )
 
+    def summary(self) -> str:
+        """One line on what the run trains: data, model and mode, epochs and batch, optimizer,
+        augmentation, and its devices and processes when it was spread over several."""
+        settings = self.settings
+        parts = [
+            f"{self.train.path.name} ({self.train.rows or '?'} images)",
+            f"{settings.model}, {settings.mode} mode",
+            f"{settings.epochs} epochs of batch {settings.batch_size}",
+            f"{settings.optimizer} lr {settings.learning_rate}",
+            "augmented" if settings.augment else "not augmented",
+        ]
+        spread = self.distribute
+        if spread.get("mode", "none") != "none":
+            devices, processes = spread.get("devices", "?"), spread.get("processes", "?")
+            parts.append(f"{devices} device(s) in {processes} process(es)")
+        return " · ".join(parts)
+
     def to_json(self) -> dict[str, Any]:
         value: dict[str, Any] = {
             "run_id": self.run_id,

@@ -82,6 +82,19 @@ def test_shear_fraction_of_0_15_is_about_8_5_degrees():
     assert AugmentSettings(shear=0.15).shear_degrees == pytest.approx(8.53, abs=0.01)
 
 
+def test_summary_names_each_parameter_that_changes_an_image():
+    assert AugmentSettings().summary() == (
+        "rotation ±20°, zoom ±15%, shift 20% × 20%, shear 0.15 (≈9°), horizontal flip, fill nearest"
+    )
+    assert (
+        AugmentSettings(
+            rotation=10, zoom=0, width_shift=0, height_shift=0, shear=0, horizontal_flip=False
+        ).summary()
+        == "rotation ±10°, fill nearest"
+    )
+    assert NONE.summary().startswith("none")
+
+
 def test_zero_parameters_add_no_layer():
     assert build_augmentation(NONE, seed=1).layers == []
 

@@ -6,12 +6,15 @@ import pytest
 
 from flowerdash.errors import RunError
 from flowerdash.report_tables import (
+    cell_label,
     cell_predictions,
+    cells_in_order,
     most_confused_pairs,
     overall_accuracy,
     per_class_table,
     predictions_table,
     report_csv,
+    true_labels_by_row,
 )
 
 REPORT = {
@@ -79,3 +82,22 @@ def test_report_csv_holds_classes_averages_and_accuracy():
         "weighted avg",
         "accuracy",
     ]
+
+
+def test_cells_in_order_puts_mistakes_most_frequent_first_then_the_correct_cells():
+    assert cells_in_order(REPORT) == [
+        ("rose", "daisy"),
+        ("daisy", "rose"),
+        ("daisy", "daisy"),
+        ("rose", "rose"),
+    ]
+
+
+def test_a_cell_reads_as_its_count_out_of_the_true_class():
+    assert cell_label(REPORT, ("rose", "daisy")) == "rose → daisy (mistaken): 2 of 4 rose images"
+    assert cell_label(REPORT, ("daisy", "daisy")) == "daisy → daisy (correct): 3 of 4 daisy images"
+
+
+def test_true_labels_by_row_come_from_the_predictions_and_leave_other_rows_unknown():
+    predictions = [*REPORT["predictions"], {"index": 9, "true": "rose", "predicted": "rose"}]
+    assert true_labels_by_row(predictions, 4) == ["rose", "rose", "daisy", None]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -196,3 +197,14 @@ def test_restoring_the_previous_backup_makes_it_current(tmp_path):
     assert run_records.read_backup(run_dir).previous_epoch == 1
     assert run_records.restore_previous_backup(run_dir) == 1
     assert run_records.read_backup(run_dir).epoch == 1
+
+
+def test_a_config_summary_says_what_the_run_trains(tmp_path: Path) -> None:
+    run_dir = write_finished_run(tmp_path / "runs")
+    config = run_records.read_config(run_dir)
+    assert config.summary() == (
+        f"{config.train.path.name} ({config.train.rows} images) · minivggnet, memory mode · "
+        "2 epochs of batch 32 · sgd lr 0.01 · augmented"
+    )
+    spread = replace(config, distribute={"mode": "processes", "devices": 2, "processes": 2})
+    assert spread.summary().endswith(" · 2 device(s) in 2 process(es)")

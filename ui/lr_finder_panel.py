@@ -15,6 +15,7 @@ from typing import Any
 import streamlit as st
 
 from flowerdash.charts.saliency import lr_finder_figure
+from flowerdash.data import format_shape
 from flowerdash.errors import FlowerdashError
 from flowerdash.lr_finder import RangeTest, describe, find_learning_rate_in_subprocess
 from flowerdash.settings import TRAIN_PARAMS, param
@@ -24,10 +25,6 @@ RESULT_KEY = "flowerdash.train.lr_finder"
 #: Bounds on the dashboard's range test (shared CPU): the CLI allows more.
 UI_STEPS = 80
 UI_MAX_SECONDS = 90.0
-
-
-def _shape_text(shape: tuple[int, int, int] | None) -> str | None:
-    return "x".join(map(str, shape)) if shape else None
 
 
 def _find(learning_rate_key: str, settings: Callable[[], dict[str, Any]]) -> None:
@@ -42,7 +39,7 @@ def _find(learning_rate_key: str, settings: Callable[[], dict[str, Any]]) -> Non
             result = find_learning_rate_in_subprocess(
                 dataset.train_path,
                 options,
-                shape=_shape_text(dataset.shape),
+                shape=format_shape(dataset.shape) if dataset.shape else None,
                 steps=UI_STEPS,
                 max_seconds=UI_MAX_SECONDS,
             )

@@ -18,6 +18,7 @@ from flowerdash.charts.data import display_image
 from flowerdash.charts.results import top_k_figure
 from flowerdash.data import format_shape
 from flowerdash.errors import DatasetError, FlowerdashError
+from flowerdash.report_tables import true_labels_by_row
 from ui import saliency_views
 from ui.errors import show_error
 from ui.loaders import run_model, test_images
@@ -58,7 +59,7 @@ def uploaded_inputs(uploads: Sequence[Any], shape: Sequence[int]) -> Inputs:
 def test_row_inputs(config: runs.RunConfig, report: runs.RunReport | None) -> Inputs | None:
     """Draw the test-row chooser; return the chosen rows (None when none is chosen)."""
     images = test_images(config)
-    labels = _test_labels(report, len(images))
+    labels = true_labels_by_row(report.predictions if report is not None else [], len(images))
     count = len(images)
     rows = st.multiselect(
         f"Test rows (0 to {count - 1})",
@@ -74,14 +75,6 @@ def test_row_inputs(config: runs.RunConfig, report: runs.RunReport | None) -> In
         [f"test row #{row}" for row in rows],
         [labels[row] for row in rows],
     )
-
-
-def _test_labels(report: runs.RunReport | None, count: int) -> list[str | None]:
-    labels: list[str | None] = [None] * count
-    for prediction in report.predictions if report is not None else []:
-        if 0 <= int(prediction["index"]) < count:
-            labels[int(prediction["index"])] = str(prediction["true"])
-    return labels
 
 
 def show_predictions(

@@ -19,8 +19,10 @@ from flowerdash.charts.results import confusion_matrix_figure
 from flowerdash.charts.training import history_figure
 from flowerdash.errors import FlowerdashError, RunError
 from flowerdash.report_tables import (
+    Cell,
+    cell_label,
     cell_predictions,
-    most_confused_pairs,
+    cells_in_order,
     overall_accuracy,
     per_class_table,
     predictions_table,
@@ -35,27 +37,6 @@ from ui.state import LOG_LOSS_KEY
 
 GALLERY_LIMIT = 30
 GALLERY_COLUMNS = 6
-
-Cell = tuple[str, str]  # (true class, predicted class)
-
-
-def cells_in_order(report: Mapping[str, Any]) -> list[Cell]:
-    """Return the non-empty cells of the confusion matrix: mistakes (most frequent first),
-    then the correct cells in class order."""
-    classes = report_classes(report)
-    matrix = np.asarray(report["confusion_matrix"], dtype=int)
-    mistakes = [(p.true, p.predicted) for p in most_confused_pairs(matrix, classes)]
-    correct = [(c, c) for i, c in enumerate(classes) if matrix[i, i] > 0]
-    return mistakes + correct
-
-
-def _cell_label(cell: Cell, report: Mapping[str, Any]) -> str:
-    classes = report_classes(report)
-    matrix = np.asarray(report["confusion_matrix"], dtype=int)
-    t, p = classes.index(cell[0]), classes.index(cell[1])
-    count, total = int(matrix[t, p]), int(matrix[t].sum())
-    kind = "correct" if t == p else "mistaken"
-    return f"{cell[0]} → {cell[1]} ({kind}): {count} of {total} {cell[0]} images"
 
 
 def clicked_cell(event: Any) -> Cell | None:
@@ -122,7 +103,7 @@ def confusion_section(run_dir: Path, report: Mapping[str, Any], config: runs.Run
     cell = st.selectbox(
         "Show the images of (click a cell above, or choose; mistakes most frequent first)",
         cells,
-        format_func=lambda c: _cell_label(c, report),
+        format_func=lambda c: cell_label(report, c),
         key=pair_key,
     )
     chosen = cell_predictions(report.get("predictions", []), *cell)

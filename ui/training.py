@@ -205,22 +205,6 @@ def decades_input(spec: ParamSpec) -> float:
     )
 
 
-def _augmentation_summary(augment: AugmentSettings) -> str:
-    if augment.is_identity:
-        return "none (every parameter is 0 on the Augmentation page)"
-    parts = [
-        f"rotation ±{augment.rotation:g}°" if augment.rotation else "",
-        f"zoom ±{augment.zoom:.0%}" if augment.zoom else "",
-        f"shift {augment.width_shift:.0%} × {augment.height_shift:.0%}"
-        if augment.width_shift or augment.height_shift
-        else "",
-        f"shear {augment.shear:g} (≈{augment.shear_degrees:.0f}°)" if augment.shear else "",
-        "horizontal flip" if augment.horizontal_flip else "",
-        f"fill {augment.fill_mode}",
-    ]
-    return ", ".join(p for p in parts if p)
-
-
 def chosen_train_settings() -> dict[str, Any]:
     """Return the training settings as the page's widgets hold them now (the session state)."""
     return settings_values(TRAIN_PARAMS, key_prefix=SETTINGS_PREFIX)
@@ -332,7 +316,7 @@ def settings_panel(runs_folder: Path) -> None:
         source = f"the recipe's {recipe.augment_preset} preset" if recipe else "its page"
         if recipe is not None and overrides:
             source += f", {', '.join(overrides)} from the Augmentation page"
-        st.caption(f"Augmentation ({source}): {_augmentation_summary(augment)}.")
+        st.caption(f"Augmentation ({source}): {augment.summary()}.")
     else:
         st.caption("Augmentation is off: training sees the images as they are.")
     st.page_link("pages/2_Augmentation.py", label="Tune augmentation", icon=":material/tune:")
@@ -434,26 +418,14 @@ def _resume(run_dir: Path) -> None:
 
 
 def run_description(run_dir: Path) -> str:
-    """Return one line on what a run trains: data, model, mode, epochs, batch, optimizer."""
+    """Return one line on what a run trains (``RunConfig.summary``), or why it cannot say."""
     try:
         config = runs.read_config(run_dir)
     except runs.DamagedRunFile as error:
         return f"damaged: {error.damage}"
     except FlowerdashError:
         return "Starting: the settings are recorded once the data is read."
-    settings = config.settings
-    parts = [
-        f"{config.train.path.name} ({config.train.rows or '?'} images)",
-        f"{settings.model}, {settings.mode} mode",
-        f"{settings.epochs} epochs of batch {settings.batch_size}",
-        f"{settings.optimizer} lr {settings.learning_rate}",
-        "augmented" if settings.augment else "not augmented",
-    ]
-    spread = config.distribute
-    if spread.get("mode", "none") != "none":
-        devices, processes = spread.get("devices", "?"), spread.get("processes", "?")
-        parts.append(f"{devices} device(s) in {processes} process(es)")
-    return " · ".join(parts)
+    return config.summary()
 
 
 def damage_notice(run_dir: Path, error: FlowerdashError) -> None:
