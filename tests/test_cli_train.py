@@ -27,8 +27,8 @@ def finished(tmp_path_factory):
         test = write_image_csv(base / "test.csv", CLASSES * 2, seed=2)
         code = main(
             ["train", "--train", str(train), "--test", str(test), "--epochs", "1",
-             "--batch-size", "8", "--mode", "memory", "--runs-dir", str(base / "runs"),
-             "--run-id", "done", "--verbose", "0"]
+             "--batch-size", "8", "--mode", "memory", "--recipe", "tutorial",
+             "--runs-dir", str(base / "runs"), "--run-id", "done", "--verbose", "0"]
         )  # fmt: skip
         assert code == 0
         yield {"run": base / "runs" / "done", "train": train, "test": test, "base": base}
@@ -39,8 +39,8 @@ def test_train_prints_the_run_directory_as_its_last_line(finished, capsys):
     # The module fixture trained already; train once more to capture this test's output.
     code = main(
         ["train", "--train", str(finished["train"]), "--test", str(finished["test"]),
-         "--epochs", "1", "--no-augment", "--runs-dir", str(finished["base"] / "runs"),
-         "--run-id", "named", "--verbose", "0"]
+         "--epochs", "1", "--no-augment", "--recipe", "tutorial",
+         "--runs-dir", str(finished["base"] / "runs"), "--run-id", "named", "--verbose", "0"]
     )  # fmt: skip
     out = capsys.readouterr().out
     assert code == 0
@@ -172,7 +172,8 @@ def test_two_trainings_started_together_with_one_run_id_do_not_share_the_folder(
     runs_dir = str(tmp_path / "runs")
     command = [sys.executable, "-m", "flowerdash", "train", "--train", str(train),
                "--test", str(test), "--epochs", "1", "--batch-size", "6", "--mode", "memory",
-               "--runs-dir", runs_dir, "--run-id", "same", "--verbose", "0"]  # fmt: skip
+               "--recipe", "tutorial", "--runs-dir", runs_dir, "--run-id", "same",
+               "--verbose", "0"]  # fmt: skip
     processes = [
         subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         for _ in range(2)
