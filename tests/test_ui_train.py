@@ -157,6 +157,9 @@ def test_finished_run_shows_its_epochs_and_links_the_results(data_dir, runs_fold
 
 
 def _set_settings(page: AppTest, epochs: int) -> None:
+    """The tutorial recipe (it starts fastest: these tests watch a run, not a model), then
+    ``epochs`` epochs of batch 8 in memory."""
+    page.selectbox(key="train.recipe").select("tutorial").run()
     page.number_input(key="train.epochs").set_value(epochs)
     page.number_input(key="train.batch_size").set_value(8)
     page.selectbox(key="train.mode").select("memory")
