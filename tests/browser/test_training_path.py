@@ -2,7 +2,7 @@
 results (table, confusion matrix, a cell's images) -> predict -> runs.
 
 One browser session clicks through the sidebar like a user (a fresh URL would start a new
-Streamlit session). Training is 3 epochs of batch 16 on the bundled flowers in memory mode, with
+Streamlit session). Training is 2 epochs of batch 16 on the bundled flowers in memory mode, with
 the model the default recipe chooses, set as people set it (typed, then Start clicked at once),
 with the shear changed on the Augmentation page; the run's ``config.json`` must record exactly
 that. Every wait is for something the page shows or the run writes, never a fixed time.
@@ -106,20 +106,20 @@ def test_train_watch_results_and_predict_in_the_browser(
 
     go_to(page, "Train")
     expect(page.get_by_text("shear 0.2 (≈11°)")).to_be_visible()
-    # 3 epochs of batch 16 (24 steps each), in memory: long enough to watch points arrive.
+    # 2 epochs of batch 16 (24 steps each), in memory: long enough to watch points arrive.
     # Set as people do: pick the mode, type the numbers, and click Start right after typing,
     # with no Enter (the last value reaches the server together with the click).
     choose_option(page, "Training mode", "memory")
     expect(page.get_by_text(MODE_LINES["memory"])).to_be_visible()
     page.get_by_role("spinbutton", name="Batch size (images)", exact=True).fill("16")
-    page.get_by_role("spinbutton", name="Epochs", exact=True).fill("3")
+    page.get_by_role("spinbutton", name="Epochs", exact=True).fill("2")
     page.get_by_role("button", name="Start training").click()
     expect(badge(page, "starting").or_(badge(page, "running"))).to_be_visible()
     heading = page.get_by_role("heading", name=re.compile(r"^Run \S+$"))
     expect(heading).to_be_visible()
     run_dir = app_runs_dir / heading.inner_text().removeprefix("Run ").strip()
     config = recorded_config(run_dir)
-    assert config["settings"]["epochs"] == 3
+    assert config["settings"]["epochs"] == 2
     assert config["settings"]["batch_size"] == 16
     assert config["settings"]["mode"] == "memory"
     assert config["augment"]["shear"] == pytest.approx(0.2)
