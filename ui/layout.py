@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import streamlit as st
 
 from flowerdash.data.csv_format import format_shape
+from ui import garbage
 from ui.state import DatasetChoice, current_dataset, repo_root, sync_dataset_with_url
 
 
@@ -49,8 +50,10 @@ ATTRIBUTION_URL = "https://creativecommons.org/licenses/by/2.0/"
 def page_setup(title: str | None = None) -> None:
     """Configure the page (title, icon, wide layout) and draw the shared sidebar.
 
-    Call first thing on every page. ``title`` None is the home page.
+    Call first thing on every page. ``title`` None is the home page. Libraries the last run
+    imported (Keras, for a model) are frozen out of the garbage collector first (ui.garbage).
     """
+    garbage.freeze_imported_objects()
     st.set_page_config(
         page_title=f"{title} · flowerdash" if title else "flowerdash",
         page_icon=PAGE_ICON,
