@@ -280,9 +280,11 @@ def test_settings_set_here_survive_a_visit_to_the_augmentation_page(data_dir):
     page = _train_page()
     page.number_input(key="train.epochs").set_value(3)
     page.number_input(key="train.learning_rate").set_value(0.002)
-    page.selectbox(key="train.mode").select("manual").run()
+    page.selectbox(key="train.mode").select("manual")
+    page.selectbox(key="train.distribute").select("devices").run()
     page.switch_page("pages/2_Augmentation.py").run()
     page.switch_page(PAGE).run()
+    assert page.selectbox(key="train.distribute").value == "devices"
     assert page.number_input(key="train.epochs").value == 3
     assert page.number_input(key="train.learning_rate").value == pytest.approx(0.002)
     assert page.selectbox(key="train.mode").value == "manual"

@@ -299,6 +299,7 @@ def settings_panel(runs_folder: Path) -> None:
         list(DEVICE_CHOICES),
         format_func=DEVICE_CHOICES.get,
         key=DEVICES_KEY,
+        persist_state=PERSIST,
         help=DEVICES_HELP,
     )
     if recipe is not None and recipe.profile is not None:
