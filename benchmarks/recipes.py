@@ -1,8 +1,9 @@
 """Recipes side by side: accuracy, macro F1, training time and images/s, same run, same machine.
 
-Trains each recipe (``tutorial`` and ``auto`` by default; ``auto`` resolves to the recipe it
-picks, named in the table) through the library's own path (``resolve_recipe`` + ``train_new``,
-what ``flowerdash train --recipe NAME`` does) on:
+Trains each recipe (``tutorial``, ``scratch`` and ``transfer`` by default; ``auto`` resolves
+to the recipe it picks, named in the table; a line per dataset says which ``auto`` picks)
+through the library's own path (``resolve_recipe`` + ``train_new``, what ``flowerdash train
+--recipe NAME`` does) on:
 
 - ``flowers``: the bundled ``data/flowers_train.csv`` / ``data/flowers_test.csv`` (375 / 125);
 - ``dev-flowers``: ``../shared/data/flower_photos_64_dev/`` converted with ``flowerdash
@@ -17,14 +18,16 @@ what ``flowerdash train --recipe NAME`` does) on:
 budget for all); without it each recipe uses its own. ``--quick`` is a budget for a shared
 2-core machine: mnist 2, fashion 5, flowers 20, dev-flowers 4 epochs. Time is the wall time of
 ``train_new`` (building, training, evaluating); images/s = epochs x training images / that time.
+The pretrained weights are converted into the cache folder before the first timing.
 
 Usage: ``nice -n 10 python benchmarks/recipes.py [--quick] [--data flowers,mnist]
-[--recipes tutorial,auto] [--epochs N] [--epochs-for flowers=30]``
+[--recipes tutorial,scratch,transfer,auto] [--epochs N] [--epochs-for flowers=30]``
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import subprocess
 import sys
@@ -38,7 +41,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from flowerdash import runs
 from flowerdash.data import load_dataset
-from flowerdash.recipes import DataProfile, resolve_recipe
+from flowerdash.pretrained.efficientnet_lite import PretrainedWeightsError, converted_weights
+from flowerdash.recipes import AUTO, DataProfile, resolve_recipe
 
 ROOT = Path(__file__).resolve().parents[1]
 #: The shared data beside the repository (``/work/shared/data`` for a worktree elsewhere).
@@ -111,14 +115,14 @@ def run_one(
     run_dir = train_new(job, runs_dir, verbose=0)
     seconds = time.perf_counter() - started
     report = runs.read_report(run_dir)
-    tta = report.get("flip_tta") or {}
+    tta = report.extra.get("flip_tta") or {}
     images = resolved.settings.epochs * len(dataset.images)
     return {
         "recipe": recipe if recipe == resolved.name else f"{recipe}->{resolved.name}",
         "model": resolved.settings.model,
         "epochs": resolved.settings.epochs,
-        "accuracy": report["accuracy"],
-        "macro_f1": report["macro avg"]["f1-score"],
+        "accuracy": report.accuracy,
+        "macro_f1": report.scores["macro avg"]["f1-score"],
         "tta": tta.get("accuracy"),
         "seconds": seconds,
         "images_per_s": images / seconds,
@@ -128,7 +132,7 @@ def run_one(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", default="mnist,fashion,flowers,dev-flowers")
-    parser.add_argument("--recipes", default="tutorial,auto")
+    parser.add_argument("--recipes", default="tutorial,scratch,transfer")
     parser.add_argument("--epochs", type=int, default=None, help="every recipe, every dataset")
     parser.add_argument("--epochs-for", action="append", default=[], metavar="DATA=N")
     parser.add_argument("--quick", action="store_true", help=f"epochs per dataset: {QUICK}")
@@ -142,26 +146,33 @@ def main() -> None:
         budget[name] = int(value)
     print(f"load average at start: {os.getloadavg()}", flush=True)
     header = (
-        f"| {'data':<12}| {'recipe':<17}| {'model':<11}| epochs | accuracy | macro F1 | "
+        f"| {'data':<12}| {'recipe':<17}| {'model':<19}| epochs | accuracy | macro F1 | "
         "flip TTA | time (s) | images/s |"
     )
+    notes: list[str] = []
     rows = [header, "|" + "|".join("-" * (len(c)) for c in header.split("|")[1:-1]) + "|"]
     with tempfile.TemporaryDirectory(prefix="flowerdash-recipes-") as tmp:
         folder = Path(tmp)
         os.environ.setdefault("FLOWERDASH_CACHE_DIR", str(folder / "cache"))
+        if any(r != "tutorial" and r != "scratch" for r in args.recipes.split(",")):
+            with contextlib.suppress(PretrainedWeightsError):
+                converted_weights()  # once, outside the timings
         for name, (train, test) in datasets(folder, names).items():
+            chosen = resolve_recipe(AUTO, DataProfile.of(load_dataset(train))).name
+            print(f"{name}: auto picks {chosen}", flush=True)
+            notes.append(f"{name}: auto picks {chosen}")
             for recipe in args.recipes.split(","):
                 result = run_one(recipe, train, test, budget.get(name), folder / "runs")
                 tta = f"{result['tta']:.3f}" if result["tta"] is not None else "-"
                 rows.append(
-                    f"| {name:<12}| {result['recipe']:<17}| {result['model']:<11}| "
+                    f"| {name:<12}| {result['recipe']:<17}| {result['model']:<19}| "
                     f"{result['epochs']:>6} | {result['accuracy']:>8.3f} | "
                     f"{result['macro_f1']:>8.3f} | {tta:>8} | {result['seconds']:>8.0f} | "
                     f"{result['images_per_s']:>8.1f} |"
                 )
                 print(rows[-1], f"(load {os.getloadavg()[0]:.1f})", flush=True)
     print(f"load average at end: {os.getloadavg()}")
-    print("\n".join(rows))
+    print("\n".join(rows + notes))
 
 
 if __name__ == "__main__":
