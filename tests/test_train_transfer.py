@@ -122,8 +122,8 @@ def test_transfer_recipe_trains_the_pretrained_model_in_two_phases_and_auto_pick
     resolved = resolve_recipe("transfer", photos)
     settings = resolved.settings
     assert (settings.model, settings.input_size) == ("efficientnet_lite0", 160)
-    assert (settings.frozen_epochs, settings.fine_tune_blocks, settings.epochs) == (3, 5, 10)
-    assert (settings.learning_rate, settings.fine_tune_rate) == (0.003, 0.03)
+    assert (settings.frozen_epochs, settings.fine_tune_blocks, settings.epochs) == (2, 5, 10)
+    assert (settings.learning_rate, settings.fine_tune_rate) == (0.001, 0.1)
     assert resolved.augment_preset == "photos" and settings.flip_tta
     assert "pretrained on ImageNet" in resolved.explanation
     assert resolve_recipe("transfer", photos, train={"epochs": 4}).settings.epochs == 4
