@@ -88,8 +88,11 @@ def is_run_dir(path: str | os.PathLike[str]) -> bool:
 
 
 def process_alive(pid: int | None, started: float | None = None) -> bool:
-    """Whether process ``pid`` runs (zombies count as dead).
+    """Whether process ``pid`` runs (zombies count as dead once all their threads are gone).
 
+    A killed trainer's main thread can turn zombie while its other threads (TensorFlow's) are
+    still exiting; until the last one ends, its files stay open and HDF5 keeps its lock on the
+    backup, so reading the run as ended then would make a resume see a locked, "damaged" backup.
     ``started`` (the process's create time, seconds since the epoch) guards against a reused
     pid: a process created more than two seconds later is someone else.
     """
@@ -100,10 +103,18 @@ def process_alive(pid: int | None, started: float | None = None) -> bool:
     try:
         process = psutil.Process(int(pid))
         if process.status() == psutil.STATUS_ZOMBIE:
-            return False
+            return _threads_left(int(pid)) > 1
         return started is None or process.create_time() <= float(started) + 2.0
     except (psutil.Error, ValueError, OverflowError):
         return False
+
+
+def _threads_left(pid: int) -> int:
+    """How many threads of ``pid`` the kernel still lists (Linux ``/proc``; 0 elsewhere)."""
+    try:
+        return len(os.listdir(f"/proc/{pid}/task"))
+    except OSError:
+        return 0
 
 
 def read_status(run_dir: str | os.PathLike[str]) -> RunStatus:

@@ -160,3 +160,25 @@ def test_the_dashboard_and_the_cli_share_one_default_runs_folder(tmp_path, monke
     assert runs.default_runs_dir() == state.runs_dir() == tmp_path.resolve() / "runs"
     monkeypatch.setenv("FLOWERDASH_RUNS_DIR", str(tmp_path / "elsewhere"))
     assert runs.default_runs_dir() == state.runs_dir() == tmp_path.resolve() / "elsewhere"
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="needs Linux /proc")
+def test_a_process_whose_main_thread_ended_first_runs_until_its_last_thread_ends():
+    # As a killed trainer's main thread turns zombie before TensorFlow's threads have exited
+    # (its files, and HDF5's lock on the backup, stay open until the last one ends).
+    code = (
+        "import ctypes, threading, time\n"
+        "threading.Thread(target=time.sleep, args=(30,)).start()\n"
+        "ctypes.CDLL(None).pthread_exit(None)\n"
+    )
+    process = subprocess.Popen([sys.executable, "-c", code])
+    try:
+        deadline = time.monotonic() + 30
+        while not Path(f"/proc/{process.pid}/stat").read_text().split(") ")[1].startswith("Z"):
+            assert time.monotonic() < deadline, "the main thread did not end"
+            time.sleep(0.05)
+        assert runs.process_alive(process.pid)
+    finally:
+        process.kill()
+        process.wait()
+    assert not runs.process_alive(process.pid)
