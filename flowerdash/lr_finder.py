@@ -242,21 +242,16 @@ def find_learning_rate_in_subprocess(
     The child is killed after ``max_seconds`` plus start-up; raises RunError on failure."""
     from flowerdash.augment import AUGMENT_PARAMS
     from flowerdash.settings import TRAIN_PARAMS
+    from flowerdash.train.options import spec_arguments
 
-    command = ["lr-find", "--train", os.fspath(train_path)]
-    command += ["--steps", str(steps), "--max-seconds", str(max_seconds), "--json"]
+    arguments = ["lr-find", "--train", os.fspath(train_path)]
+    arguments += ["--steps", str(steps), "--max-seconds", str(max_seconds), "--json"]
     if shape:
-        command += ["--shape", shape]
-    for spec in (*TRAIN_PARAMS, *AUGMENT_PARAMS):
-        if spec.name not in options or spec.name == "learning_rate":
-            continue
-        value = options[spec.name]
-        if spec.kind == "bool":
-            command.append(spec.cli_flag if value else f"--no-{spec.cli_flag[2:]}")
-        else:
-            command += [spec.cli_flag, str(value)]
+        arguments += ["--shape", shape]
+    settings = {name: value for name, value in options.items() if name != "learning_rate"}
+    arguments += spec_arguments((*TRAIN_PARAMS, *AUGMENT_PARAMS), settings)
     timeout = max_seconds + SUBPROCESS_OVERHEAD_S
-    found = run_flowerdash_json(command, what="the learning-rate finder", timeout=timeout)
+    found = run_flowerdash_json(arguments, what="the learning-rate finder", timeout=timeout)
     return RangeTest.from_dict(found)
 
 
