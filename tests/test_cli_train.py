@@ -39,14 +39,18 @@ def test_train_prints_the_run_directory_as_its_last_line(finished, capsys):
     # The module fixture trained already; train once more to capture this test's output.
     code = main(
         ["train", "--train", str(finished["train"]), "--test", str(finished["test"]),
-         "--epochs", "1", "--no-augment", "--recipe", "tutorial",
+         "--epochs", "1", "--no-augment", "--recipe", "tutorial", "--width", "0.5",
          "--runs-dir", str(finished["base"] / "runs"), "--run-id", "named", "--verbose", "0"]
     )  # fmt: skip
-    out = capsys.readouterr().out
+    out, err = capsys.readouterr()
     assert code == 0
     assert out.strip().splitlines()[-1] == str(finished["base"] / "runs" / "named")
     assert "precision" in out and "weighted avg" in out
-    assert runs.read_config(finished["base"] / "runs" / "named").settings.augment is False
+    config = runs.read_config(finished["base"] / "runs" / "named")
+    assert config.settings.augment is False
+    # A residual-net option given for MiniVGGNet is recorded, and the user is told it is unused.
+    assert config.settings.width == 0.5
+    assert "note: minivggnet does not use --width" in err
 
 
 @pytest.mark.slow

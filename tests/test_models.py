@@ -80,3 +80,15 @@ def test_unknown_model_and_one_class_are_config_errors():
         build_model("vgg99", (16, 16, 3), 2)
     with pytest.raises(ConfigError, match="at least 2"):
         check_model_fits("minivggnet", (16, 16, 3), 1, batch_size=8)
+
+
+def test_model_specific_settings_are_declared_training_settings():
+    from flowerdash.models import PRETRAINED_SETTINGS, RESNET_SETTINGS, setting_applies
+    from flowerdash.settings import TRAIN_PARAMS
+
+    declared = {spec.name for spec in TRAIN_PARAMS}
+    assert declared >= RESNET_SETTINGS | PRETRAINED_SETTINGS
+    assert setting_applies("width", "resnet18") and not setting_applies("width", "minivggnet")
+    assert setting_applies("input_size", "efficientnet_lite0")
+    assert not setting_applies("input_size", "resnet20")
+    assert all(setting_applies("epochs", name) for name in MODELS)

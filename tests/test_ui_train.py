@@ -19,6 +19,7 @@ from ui_fixtures import app_test
 
 from flowerdash import launcher, runs
 from flowerdash.files import write_json_atomic
+from flowerdash.models import MODELS, PRETRAINED_SETTINGS, RESNET_SETTINGS, setting_applies
 from flowerdash.settings import MODES, TRAIN_PARAMS
 from flowerdash.train import TrainJob
 from flowerdash.train.options import job_arguments
@@ -63,10 +64,33 @@ def _batch_points(page: AppTest) -> list[float]:
     return list(next(t for t in figure.data if t.name == "training (per batch)").x)
 
 
-def test_form_has_one_widget_per_declared_training_setting(data_dir):
+def _setting_widgets(page: AppTest) -> set[str]:
+    widgets = [*page.selectbox, *page.slider, *page.number_input, *page.toggle]
+    return {w.key.removeprefix("train.") for w in widgets if w.key}
+
+
+@pytest.mark.parametrize("model", list(MODELS))
+def test_form_shows_the_declared_settings_the_chosen_model_uses(data_dir, model):
     page = _train_page()
-    keys = {w.key for w in [*page.selectbox, *page.slider, *page.number_input, *page.toggle]}
-    assert {f"train.{spec.name}" for spec in TRAIN_PARAMS} <= keys
+    page.selectbox(key="train.model").select(model).run()
+    shown = _setting_widgets(page) & {spec.name for spec in TRAIN_PARAMS}
+    expected = {spec.name for spec in TRAIN_PARAMS if setting_applies(spec.name, model)}
+    assert shown == expected
+    if model == "minivggnet":
+        assert not shown & (RESNET_SETTINGS | PRETRAINED_SETTINGS)
+    elif model == "efficientnet_lite0":
+        assert shown >= PRETRAINED_SETTINGS and not shown & RESNET_SETTINGS
+    else:
+        assert shown >= RESNET_SETTINGS and not shown & PRETRAINED_SETTINGS
+
+
+def test_a_hidden_setting_keeps_its_value_until_its_model_is_chosen_again(data_dir):
+    page = _train_page()
+    page.selectbox(key="train.model").select("resnet20").run()
+    page.slider(key="train.width").set_value(0.5).run()
+    page.selectbox(key="train.model").select("efficientnet_lite0").run()
+    page.selectbox(key="train.model").select("resnet20").run()
+    assert page.slider(key="train.width").value == 0.5
 
 
 def test_every_declared_training_mode_has_its_one_line():

@@ -19,7 +19,7 @@ from flowerdash.augment import AugmentSettings
 from flowerdash.charts.training import live_training_figure
 from flowerdash.errors import FlowerdashError
 from flowerdash.live_progress import LiveProgress, format_duration, summarize
-from flowerdash.models import model_cost
+from flowerdash.models import model_cost, setting_applies
 from flowerdash.recipes import (
     DEFAULT_RECIPE,
     RECIPES,
@@ -284,6 +284,9 @@ def settings_panel(runs_folder: Path) -> None:
     values = settings_widgets(first, {}, key_prefix=SETTINGS_PREFIX)
     cost_line = st.empty()
     st.caption(MODE_LINES.get(values["mode"], ""))
+    hidden = [s for s in TRAIN_PARAMS if not setting_applies(s.name, values["model"])]
+    # Another kind of model's settings are not drawn; they keep their values for the session.
+    values |= settings_values(hidden, key_prefix=SETTINGS_PREFIX)
     for spec in TRAIN_PARAMS:
         if spec.name in values:
             continue

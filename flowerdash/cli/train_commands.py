@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -136,6 +137,28 @@ def _train(args: argparse.Namespace) -> int:
         return _train_process(args, options)
 
 
+def _note_unused_settings(args: argparse.Namespace, model: str) -> None:
+    """Say on stderr which settings given on the command line ``model`` does not use (another
+    kind of model's shape or phase options): recorded in config.json, they change nothing."""
+    from flowerdash.models import setting_applies
+    from flowerdash.settings import TRAIN_PARAMS
+    from flowerdash.train.options import given_settings
+
+    given = given_settings(args, TRAIN_PARAMS)
+    unused = [
+        spec.cli_flag
+        for spec in TRAIN_PARAMS
+        if spec.name in given and not setting_applies(spec.name, model)
+    ]
+    if unused:
+        print(
+            f"note: {model} does not use {', '.join(unused)} (another kind of model's "
+            "setting); it is recorded but changes nothing",
+            file=sys.stderr,
+            flush=True,
+        )
+
+
 def _train_process(args: argparse.Namespace, options: Any) -> int:
     from flowerdash.train import resume_training, train_new
     from flowerdash.train.options import given_job_options, job_from_options
@@ -163,6 +186,7 @@ def _train_process(args: argparse.Namespace, options: Any) -> int:
         job = job_from_options(args, distribute=options)
         if job.recipe:
             print(job.recipe["explanation"], flush=True)
+        _note_unused_settings(args, job.settings.model)
         if options.mode == "processes" and args.run_id is None:
             raise ConfigError(
                 "--distribute processes across machines needs the same --run-id in every "

@@ -32,6 +32,8 @@ if TYPE_CHECKING:
 __all__ = [
     "AUGMENTATION_LAYER",
     "MODELS",
+    "PRETRAINED_SETTINGS",
+    "RESNET_SETTINGS",
     "ModelCost",
     "ModelOptions",
     "ModelSpec",
@@ -40,6 +42,7 @@ __all__ = [
     "minimum_side",
     "model_cost",
     "register_model",
+    "setting_applies",
 ]
 
 AUGMENTATION_LAYER = "augmentation"
@@ -90,15 +93,15 @@ class ModelSpec:
     ``describe`` is a sentence for help texts and the model choice; ``network(net, x,
     num_classes, options)`` writes the architecture against a
     :class:`~flowerdash.models.network.Network`, which gives both the Keras graph and the
-    analytic cost; ``uses_options`` says whether ``width``, ``stem_stride`` and
-    ``preactivation`` apply. A model that cannot be written that way (a pretrained one) is a
-    subclass overriding :meth:`outputs` and :meth:`cost`.
+    analytic cost; ``settings`` names the training settings that only this kind of model
+    uses (:data:`RESNET_SETTINGS`, :data:`PRETRAINED_SETTINGS`). A model that cannot be
+    written that way (a pretrained one) is a subclass overriding :meth:`outputs` and :meth:`cost`.
     """
 
     name: str
     describe: str
     network: Callable[..., Any]
-    uses_options: bool = True
+    settings: frozenset[str] = frozenset()
 
     def outputs(self, x: Any, num_classes: int, options: ModelOptions) -> Any:
         """The Keras output tensor (probabilities) for the rescaled input tensor ``x``."""
@@ -115,6 +118,19 @@ class ModelSpec:
 
 
 MODELS: dict[str, ModelSpec] = {}
+#: Training settings only the residual nets use (their shape options).
+RESNET_SETTINGS = frozenset({"width", "stem_stride", "preactivation"})
+#: Training settings only the pretrained model uses (its input size and its two phases).
+PRETRAINED_SETTINGS = frozenset(
+    {"input_size", "frozen_epochs", "fine_tune_blocks", "fine_tune_rate"}
+)
+
+
+def setting_applies(setting: str, model: str) -> bool:
+    """Whether the training setting ``setting`` changes what ``model`` trains: every setting
+    does, except those some other kind of model owns (``ModelSpec.settings``)."""
+    owned = set().union(*(spec.settings for spec in MODELS.values()))
+    return setting not in owned or setting in _spec(model).settings
 
 
 def register_model(spec: ModelSpec) -> ModelSpec:
@@ -132,7 +148,6 @@ register_model(
         "max-pooling and dropout 0.25, then dense 512 with dropout 0.5 and softmax (its dense "
         "layer grows with the image area).",
         minivggnet,
-        uses_options=False,
     )
 )
 for _depth in (20, 56):
@@ -143,6 +158,7 @@ for _depth in (20, 56):
             f"{(_depth - 2) // 6} residual blocks (16, 32, 64 filters x width), global average "
             "pooling.",
             functools.partial(resnet, stem=16, stages=cifar_stages(_depth)),
+            RESNET_SETTINGS,
         )
     )
 register_model(
@@ -152,6 +168,7 @@ register_model(
         "to 512 filters x width), global average pooling; width 0.25 with a stride-2 stem and "
         "pre-activation is flowerdash's from-scratch net for photos.",
         functools.partial(resnet, stem=64, stages=RESNET18_STAGES),
+        RESNET_SETTINGS,
     )
 )
 
@@ -191,7 +208,7 @@ register_model(
         "the input size inside the model, a new classifier trained first on the frozen "
         "backbone, then the top blocks fine-tuned.",
         network=None,  # type: ignore[arg-type]  (outputs and cost are its own)
-        uses_options=False,
+        settings=PRETRAINED_SETTINGS,
     )
 )
 
