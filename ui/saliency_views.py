@@ -83,6 +83,18 @@ def _display(image: np.ndarray, saliency: np.ndarray | None) -> np.ndarray:
     return overlay_saliency(image, saliency, upscale=factor)
 
 
+def _map_grid(
+    images: Sequence[np.ndarray],
+    maps: Sequence[np.ndarray | None],
+    captions: Sequence[str],
+) -> None:
+    """Draw the images, each under its map where it has one, in a grid of gallery columns."""
+    columns = st.columns(GALLERY_COLUMNS)
+    for position, (image, saliency, caption) in enumerate(zip(images, maps, captions, strict=True)):
+        with columns[position % GALLERY_COLUMNS]:
+            st.image(_display(image, saliency), caption=caption)
+
+
 def map_gallery(
     run_dir: Path,
     images: np.ndarray,
@@ -104,17 +116,11 @@ def map_gallery(
     except FlowerdashError as error:
         show_error(error, context="Saliency maps")
         return
-    columns = st.columns(GALLERY_COLUMNS)
-    for position, (prediction, saliency) in enumerate(zip(shown, maps, strict=True)):
-        index = int(prediction["index"])
-        with columns[position % GALLERY_COLUMNS]:
-            st.image(
-                _display(images[index], saliency),
-                caption=(
-                    f"#{index} · {prediction['predicted']} "
-                    f"{float(prediction['confidence']):.0%} · map: {prediction[field]}"
-                ),
-            )
+    captions = [
+        f"#{p['index']} · {p['predicted']} {float(p['confidence']):.0%} · map: {p[field]}"
+        for p in shown
+    ]
+    _map_grid([images[row] for row in rows], maps, captions)
 
 
 def top_losses_section(
@@ -167,18 +173,12 @@ def top_losses_section(
             maps = saliency_for(run_dir, images, rows, targets)
         except FlowerdashError as error:
             show_error(error, context="Saliency maps")
-    columns = st.columns(GALLERY_COLUMNS)
-    for position, ((row, loss), guess, saliency) in enumerate(
-        zip(worst, predicted, maps, strict=True)
-    ):
-        with columns[position % GALLERY_COLUMNS]:
-            st.image(
-                _display(images[row], saliency),
-                caption=(
-                    f"#{row} · {classes[truth[row]]} → {classes[guess]} "
-                    f"{probabilities[row, guess]:.0%} · loss {loss:.2f}"
-                ),
-            )
+    captions = [
+        f"#{row} · {classes[truth[row]]} → {classes[guess]} "
+        f"{probabilities[row, guess]:.0%} · loss {loss:.2f}"
+        for (row, loss), guess in zip(worst, predicted, strict=True)
+    ]
+    _map_grid([images[row] for row in rows], maps, captions)
 
 
 def predict_maps_section(
