@@ -10,18 +10,23 @@ through the library's own path (``resolve_recipe`` + ``train_new``, what ``flowe
   convert`` into a cache folder (never the repository): its 90 % training split trains, the
   bundled 500 (train + test CSVs together) test; the 10 % hold-out is for tuning only and is
   never reported;
+- ``dev-tune``: for tuning a recipe's values: the first 375 rows of that 90 % split (the
+  bundled training size; the split is shuffled) scored on the dev set's own 10 % hold-out (250);
 - ``mnist``: ``prasertcbs_basic_dataset/mnist_28x28_2000rows.csv`` split 1,500 / 500 (file
   order), and ``fashion``: the 999 Fashion-MNIST rows split 750 / 249, from
   ``../shared/data/real_csv_formats/``.
 
 ``--epochs N`` (or ``--epochs-for DATA=N``) sets every recipe's epochs on a dataset (the same
-budget for all); without it each recipe uses its own. ``--quick`` is a budget for a shared
+budget for all); without it each recipe uses its own. ``--mix none,mixup,cutmix`` trains each
+recipe once per mixing method (the ``mix`` setting; ``--mix-alpha`` its alpha, else the
+default). ``--quick`` is a budget for a shared
 2-core machine: mnist 2, fashion 5, flowers 20, dev-flowers 4 epochs. Time is the wall time of
 ``train_new`` (building, training, evaluating); images/s = epochs x training images / that time.
 The pretrained weights are converted into the cache folder before the first timing.
 
 Usage: ``nice -n 10 python benchmarks/recipes.py [--quick] [--data flowers,mnist]
-[--recipes tutorial,scratch,transfer,auto] [--epochs N] [--epochs-for flowers=30]``
+[--recipes tutorial,scratch,transfer,auto] [--epochs N] [--epochs-for flowers=30]
+[--mix none,mixup,cutmix] [--mix-alpha A]``
 """
 
 from __future__ import annotations
@@ -72,7 +77,7 @@ def datasets(folder: Path, names: list[str]) -> dict[str, tuple[Path, Path]]:
     csvs = SHARED / "real_csv_formats"
     if "flowers" in names:
         found["flowers"] = (ROOT / "data/flowers_train.csv", ROOT / "data/flowers_test.csv")
-    if "dev-flowers" in names:
+    if "dev-flowers" in names or "dev-tune" in names:
         CACHE.mkdir(parents=True, exist_ok=True)
         prefix = CACHE / "dev64"
         if not Path(f"{prefix}_train.csv").exists():
@@ -88,6 +93,10 @@ def datasets(folder: Path, names: list[str]) -> dict[str, tuple[Path, Path]]:
             + (ROOT / "data/flowers_test.csv").read_text()
         )
         found["dev-flowers"] = (Path(f"{prefix}_train.csv"), bundled)
+        subset = folder / "dev375_train.csv"
+        with Path(f"{prefix}_train.csv").open() as source:
+            subset.write_text("".join(line for _, line in zip(range(375), source, strict=False)))
+        found["dev-tune"] = (subset, Path(f"{prefix}_test.csv"))
     if "mnist" in names:
         found["mnist"] = _split(
             csvs / "prasertcbs_basic_dataset/mnist_28x28_2000rows.csv", folder, "mnist", 1500,
@@ -102,13 +111,21 @@ def datasets(folder: Path, names: list[str]) -> dict[str, tuple[Path, Path]]:
 
 
 def run_one(
-    recipe: str, train: Path, test: Path, epochs: int | None, runs_dir: Path
+    recipe: str,
+    train: Path,
+    test: Path,
+    epochs: int | None,
+    runs_dir: Path,
+    mix: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Train ``recipe`` on the pair; return the figures of its row."""
+    """Train ``recipe`` on the pair (``mix``: the mixing settings to override); return the
+    figures of its row."""
     from flowerdash.train import TrainJob, train_new
 
     dataset = load_dataset(train)
-    overrides = {"epochs": epochs, "mode": "memory"} if epochs else {"mode": "memory"}
+    overrides: dict[str, Any] = {"mode": "memory", **(mix or {})}
+    if epochs:
+        overrides["epochs"] = epochs
     resolved = resolve_recipe(recipe, DataProfile.of(dataset), train=overrides)
     job = TrainJob(train, test, resolved.settings, resolved.augment, recipe=resolved.to_dict())
     started = time.perf_counter()
@@ -120,6 +137,7 @@ def run_one(
     return {
         "recipe": recipe if recipe == resolved.name else f"{recipe}->{resolved.name}",
         "model": resolved.settings.model,
+        "mix": resolved.settings.mix,
         "epochs": resolved.settings.epochs,
         "accuracy": report.accuracy,
         "macro_f1": report.scores["macro avg"]["f1-score"],
@@ -136,8 +154,12 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=None, help="every recipe, every dataset")
     parser.add_argument("--epochs-for", action="append", default=[], metavar="DATA=N")
     parser.add_argument("--quick", action="store_true", help=f"epochs per dataset: {QUICK}")
+    parser.add_argument("--mix", default=None, help="mixing methods to compare, e.g. none,mixup")
+    parser.add_argument("--mix-alpha", type=float, default=None)
     args = parser.parse_args()
     names = args.data.split(",")
+    alpha = {} if args.mix_alpha is None else {"mix_alpha": args.mix_alpha}
+    mixes = [{"mix": m, **alpha} for m in args.mix.split(",")] if args.mix else [None]
     budget: dict[str, int | None] = {name: args.epochs for name in names}
     if args.quick:
         budget |= {name: QUICK[name] for name in names if name in QUICK}
@@ -146,8 +168,8 @@ def main() -> None:
         budget[name] = int(value)
     print(f"load average at start: {os.getloadavg()}", flush=True)
     header = (
-        f"| {'data':<12}| {'recipe':<17}| {'model':<19}| epochs | accuracy | macro F1 | "
-        "flip TTA | time (s) | images/s |"
+        f"| {'data':<12}| {'recipe':<17}| {'model':<19}| {'mix':<7}| epochs | accuracy | "
+        "macro F1 | flip TTA | time (s) | images/s |"
     )
     notes: list[str] = []
     rows = [header, "|" + "|".join("-" * (len(c)) for c in header.split("|")[1:-1]) + "|"]
@@ -161,12 +183,12 @@ def main() -> None:
             chosen = resolve_recipe(AUTO, DataProfile.of(load_dataset(train))).name
             print(f"{name}: auto picks {chosen}", flush=True)
             notes.append(f"{name}: auto picks {chosen}")
-            for recipe in args.recipes.split(","):
-                result = run_one(recipe, train, test, budget.get(name), folder / "runs")
+            for recipe, mix in ((r, m) for r in args.recipes.split(",") for m in mixes):
+                result = run_one(recipe, train, test, budget.get(name), folder / "runs", mix)
                 tta = f"{result['tta']:.3f}" if result["tta"] is not None else "-"
                 rows.append(
                     f"| {name:<12}| {result['recipe']:<17}| {result['model']:<19}| "
-                    f"{result['epochs']:>6} | {result['accuracy']:>8.3f} | "
+                    f"{result['mix']:<7}| {result['epochs']:>6} | {result['accuracy']:>8.3f} | "
                     f"{result['macro_f1']:>8.3f} | {tta:>8} | {result['seconds']:>8.0f} | "
                     f"{result['images_per_s']:>8.1f} |"
                 )

@@ -9,7 +9,10 @@ smoothed loss exceeds ``EXPLODE_FACTOR`` times its best, when the loss is not fi
 
 Nothing trains for real: the model given is cloned (fresh weights, its own optimizer) and
 thrown away. The optimizer is the run's own (``flowerdash.train.optimizers``) with its
-learning rate replaced by the growing schedule. Keras is imported inside the functions only.
+learning rate replaced by the growing schedule. The loss is plain sparse cross-entropy on
+plain batches: the run's label smoothing and mixing (``mix``) are ignored, since the test only
+looks for where the loss starts falling and where it blows up. Keras is imported inside the
+functions only.
 """
 
 from __future__ import annotations

@@ -129,6 +129,9 @@ MODES = ("memory", "stream", "manual")
 OPTIMIZERS = ("sgd", "adam", "adamw", "nesterov")
 SCHEDULES = ("tutorial_decay", "constant", "warmup_cosine")
 BATCHNORM_MODES = ("keras", "adaptive")
+#: Training-batch mixing (``flowerdash.data.batches.MIX_METHODS``; kept here so importing the
+#: settings needs no Keras).
+MIX_METHODS = ("none", "mixup", "cutmix")
 MODE_HELP = (
     "memory: fit() on arrays held in RAM (fastest when the data fits). "
     "stream: fit() on a keras.utils.PyDataset reading batches from the memory-mapped cache "
@@ -267,6 +270,30 @@ TRAIN_PARAMS: tuple[ParamSpec, ...] = (
         step=0.01,
     ),
     ParamSpec(
+        "mix",
+        "Mix training images",
+        "choice",
+        "none",
+        "none: plain batches. mixup (Zhang et al. 2018): each training image is blended with "
+        "another of its batch, pixel by pixel, and so is its target. cutmix (Yun et al. 2019): "
+        "a box from another image of the batch is pasted in, and the target gives that image "
+        "the pasted area's share. Validation, evaluation and prediction are never mixed.",
+        choices=MIX_METHODS,
+    ),
+    ParamSpec(
+        "mix_alpha",
+        "Mixing alpha",
+        "float",
+        0.2,
+        "mixup and cutmix only: the mixing share is drawn per batch from Beta(alpha, alpha). "
+        "0.2 (the default, the mixup paper's) mostly keeps one image dominant (share near 0 "
+        "or 1); 1.0 (the CutMix paper's) draws the share uniformly from 0 to 1.",
+        unit="Beta parameter",
+        minimum=0.05,
+        maximum=2.0,
+        step=0.05,
+    ),
+    ParamSpec(
         "batchnorm",
         "BatchNorm statistics",
         "choice",
@@ -374,6 +401,8 @@ class TrainSettings(DeclaredSettings):
     warmup: float = 0.05
     weight_decay: float = 0.0
     label_smoothing: float = 0.0
+    mix: str = "none"
+    mix_alpha: float = 0.2
     batchnorm: str = "keras"
     flip_tta: bool = False
     augment: bool = True

@@ -83,6 +83,29 @@ def test_config_records_settings_data_fingerprints_classes_and_versions(pair, tm
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize(
+    ("mode", "mix"), [("memory", "mixup"), ("stream", "cutmix"), ("manual", "mixup")]
+)
+def test_each_mode_trains_with_mixing_and_keeps_the_history_columns(pair, tmp_path, mode, mix):
+    job = _job(pair, mode=mode, mix=mix, mix_alpha=0.4, label_smoothing=0.1)
+    run = train_new(job, tmp_path / "runs", "r", verbose=0)
+    config = json.loads((run / "config.json").read_text())
+    assert (config["settings"]["mix"], config["settings"]["mix_alpha"]) == (mix, 0.4)
+    history = pd.read_csv(run / "history.csv")
+    assert list(history.columns) == HISTORY_COLUMNS
+    assert history[["accuracy", "val_accuracy"]].stack().between(0, 1).all()
+    assert np.isfinite(history[["loss", "val_loss"]].to_numpy()).all()
+    assert runs.read_status(run).state == "finished" and runs.read_report(run).count == 16
+
+
+@pytest.mark.slow
+def test_mixing_gives_the_same_history_in_memory_and_stream_modes(pair, tmp_path):
+    memory = train_new(_job(pair, mode="memory", mix="cutmix"), tmp_path / "runs", "m", verbose=0)
+    stream = train_new(_job(pair, mode="stream", mix="cutmix"), tmp_path / "runs", "s", verbose=0)
+    assert pd.read_csv(memory / "history.csv").equals(pd.read_csv(stream / "history.csv"))
+
+
+@pytest.mark.slow
 def test_two_class_dataset_trains_with_integer_labels(tmp_path):
     train = write_image_csv(tmp_path / "train.csv", ["no", "yes"] * 8)
     test = write_image_csv(tmp_path / "test.csv", ["no", "yes"] * 3, seed=3)

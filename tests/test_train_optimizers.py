@@ -9,6 +9,7 @@ from flowerdash.errors import ConfigError
 from flowerdash.settings import TrainSettings
 from flowerdash.train.optimizers import (
     batchnorm_momentum,
+    build_accuracy,
     build_loss,
     build_optimizer,
     set_batchnorm_momentum,
@@ -94,3 +95,47 @@ def test_unknown_optimizer_is_a_config_error():
     object.__setattr__(settings, "optimizer", "rmsprop")
     with pytest.raises(ConfigError, match="rmsprop"):
         build_optimizer(settings, 1)
+
+
+LABELS = np.array([0, 2, 1, 2])
+PROBABILITIES = np.array(
+    [[0.7, 0.2, 0.1], [0.1, 0.3, 0.6], [0.5, 0.4, 0.1], [0.2, 0.5, 0.3]], dtype="float32"
+)
+
+
+@pytest.mark.parametrize("smoothing", [0.0, 0.1])
+def test_soft_target_loss_equals_the_sparse_one_on_one_hot_targets(smoothing):
+    sparse = build_loss(smoothing, 3)  # Keras' own by name without smoothing
+    sparse = keras.losses.get(sparse) if isinstance(sparse, str) else sparse
+    soft = build_loss(smoothing, 3, soft_targets=True)
+    expected = np.asarray(sparse(LABELS, PROBABILITIES))
+    one_hot = np.eye(3, dtype="float32")[LABELS]
+    assert np.allclose(np.asarray(soft(one_hot, PROBABILITIES)), expected, rtol=1e-5)
+    # Validation gives class indices, (B,) or (B, 1) after Keras' rank matching.
+    assert np.allclose(np.asarray(soft(LABELS, PROBABILITIES)), expected, rtol=1e-5)
+    assert np.allclose(np.asarray(soft(LABELS[:, None], PROBABILITIES)), expected, rtol=1e-5)
+
+
+def test_soft_target_loss_weighs_a_mixed_target():
+    soft = build_loss(0.0, 3, soft_targets=True)
+    target = np.array([[0.25, 0.0, 0.75]], dtype="float32")
+    expected = -(0.25 * np.log(0.7) + 0.75 * np.log(0.1))
+    assert float(soft(target, PROBABILITIES[:1])[0]) == pytest.approx(expected, rel=1e-5)
+
+
+def test_soft_target_accuracy_is_named_accuracy_and_equals_the_sparse_one():
+    assert build_accuracy(3) == "accuracy"
+    sparse = keras.metrics.SparseCategoricalAccuracy()
+    sparse.update_state(LABELS, PROBABILITIES)
+    for targets in (np.eye(3, dtype="float32")[LABELS], LABELS, LABELS[:, None]):
+        metric = build_accuracy(3, soft_targets=True)
+        assert metric.name == "accuracy"
+        metric.update_state(targets, PROBABILITIES)
+        assert float(metric.result()) == pytest.approx(float(sparse.result())) == 0.5
+
+
+def test_soft_target_accuracy_compares_the_top_classes():
+    metric = build_accuracy(3, soft_targets=True)
+    mixed = np.array([[0.6, 0.0, 0.4], [0.3, 0.7, 0.0]], dtype="float32")  # top: 0, 1
+    metric.update_state(mixed, PROBABILITIES[:2])  # predicted top: 0, 2
+    assert float(metric.result()) == pytest.approx(0.5)

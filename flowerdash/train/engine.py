@@ -457,13 +457,13 @@ def _train_and_report(
     backup_dir = writer.file(runs.BACKUP)
     train_images, train_labels = cluster.train_shard(data.train.images, data.train_labels)
     batch_size = cluster.local_batch_size(settings.batch_size)
-    train_batches = ImageBatches(
-        train_images,
+    train_batches = _training_batches(
+        settings,
+        np.asarray(train_images) if settings.mode == "memory" else train_images,
         train_labels,
         batch_size,
-        shuffle=True,
-        seed=settings.seed,
-        epoch=initial_epoch,
+        len(data.classes),
+        initial_epoch,
     )
     # Every process validates on the whole test set: its copies weigh the same, so the
     # figures are those of one pass.
@@ -491,7 +491,8 @@ def _train_and_report(
         f"{len(data.test_labels)}; mode {settings.mode}, {settings.epochs} epochs, "
         f"batch size {settings.batch_size}, {settings.optimizer} lr {settings.learning_rate} "
         f"({settings.schedule}), augmentation {'on' if augmentation is not None else 'off'}, "
-        f"{cluster.replicas} device(s) in {cluster.processes} process(es)"
+        + (f"{settings.mix} (alpha {settings.mix_alpha}), " if settings.mix != "none" else "")
+        + f"{cluster.replicas} device(s) in {cluster.processes} process(es)"
         + (f", resuming after epoch {initial_epoch}" if initial_epoch else "")
     )
     if len(phases) > 1 or phases[0].trainable_blocks is not None:
@@ -539,6 +540,34 @@ def _train_and_report(
     writer.publish(runs.PLOT, lambda path: save_training_plot(history, path, title=title))
     print(format_report(report))
     return _end_state(stop.requested, backup_dir)
+
+
+def _training_batches(
+    settings: TrainSettings,
+    images: Any,
+    labels: np.ndarray,
+    batch_size: int,
+    num_classes: int,
+    epoch: int,
+) -> Any:
+    """This process's training batches: ImageBatches, or MixedBatches when ``settings.mix`` is
+    mixup or cutmix (in every mode; the memory mode then fits on them too)."""
+    from flowerdash.data.batches import ImageBatches, MixedBatches
+
+    if settings.mix == "none":
+        return ImageBatches(
+            images, labels, batch_size, shuffle=True, seed=settings.seed, epoch=epoch
+        )
+    return MixedBatches(
+        images,
+        labels,
+        batch_size,
+        num_classes=num_classes,
+        method=settings.mix,
+        alpha=settings.mix_alpha,
+        seed=settings.seed,
+        epoch=epoch,
+    )
 
 
 def _end_state(stopped: bool, backup_dir: Path) -> str:
@@ -589,7 +618,7 @@ def _fit_phase(
     does not fit and Keras skips it, which is what a new phase wants)."""
     import warnings
 
-    from flowerdash.train.optimizers import build_loss, build_optimizer
+    from flowerdash.train.optimizers import build_accuracy, build_loss, build_optimizer
 
     if phase.trainable_blocks is not None:
         from flowerdash.pretrained.transfer import set_trainable_blocks
@@ -599,10 +628,11 @@ def _fit_phase(
     phase_settings = dataclasses.replace(
         settings, learning_rate=phase.learning_rate, epochs=phase.epochs
     )
+    mixing = settings.mix != "none"  # soft targets in training, class indices in validation
     model.compile(
         optimizer=build_optimizer(phase_settings, steps_per_epoch),
-        loss=build_loss(settings.label_smoothing, num_classes),
-        metrics=["accuracy"],
+        loss=build_loss(settings.label_smoothing, num_classes, soft_targets=mixing),
+        metrics=[build_accuracy(num_classes, soft_targets=mixing)],
     )
     if phase.start > 0 and initial_epoch > phase.start:
         print(f"{phase.name} phase resumed at epoch {initial_epoch + 1}")
@@ -610,7 +640,21 @@ def _fit_phase(
         print(f"{phase.name} phase from epoch {phase.start + 1}: {describe_phases([phase])}")
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
-        if settings.mode == "memory":
+        if settings.mode == "memory" and mixing:
+            # Mixing is drawn per batch in MixedBatches (repeatable per seed, epoch and batch),
+            # so the memory mode fits on those batches over the in-memory arrays, not on
+            # fit(x, y), whose batches Keras cuts itself.
+            model.fit(
+                train_batches,
+                epochs=phase.end,
+                initial_epoch=initial_epoch,
+                validation_data=(np.asarray(test_arrays[0]), test_arrays[1]),
+                validation_batch_size=train_arrays[2],
+                shuffle=False,  # MixedBatches reshuffles itself, seeded, every epoch
+                callbacks=callbacks,
+                verbose=verbose,
+            )
+        elif settings.mode == "memory":
             images, labels, batch_size = train_arrays
             model.fit(
                 np.asarray(images),

@@ -108,21 +108,60 @@ def build_optimizer(settings: TrainSettings, steps_per_epoch: int) -> keras.opti
     return optimizer
 
 
-def build_loss(label_smoothing: float, num_classes: int) -> Any:
+def build_loss(label_smoothing: float, num_classes: int, *, soft_targets: bool = False) -> Any:
     """Sparse categorical cross-entropy; with ``label_smoothing`` the one-hot target keeps
-    ``1 - label_smoothing`` and spreads the rest evenly over the classes."""
-    if not label_smoothing:
+    ``1 - label_smoothing`` and spreads the rest evenly over the classes.
+
+    ``soft_targets`` (mixed training batches, :class:`flowerdash.data.batches.MixedBatches`):
+    a loss taking either class indices (validation) or probability targets ``(B,
+    num_classes)`` (training), told apart from the static shapes by :func:`is_soft_target`;
+    label smoothing applies to both. Without it the loss is exactly today's.
+    """
+    if not label_smoothing and not soft_targets:
         return "sparse_categorical_crossentropy"
     import keras
 
     def smoothed_crossentropy(y_true: Any, y_pred: Any) -> Any:
-        indices = keras.ops.cast(keras.ops.reshape(y_true, (-1,)), "int32")
-        target = keras.ops.one_hot(indices, num_classes)
+        target = _target_distribution(y_true, y_pred, num_classes)
         return keras.losses.categorical_crossentropy(
             target, y_pred, label_smoothing=label_smoothing
         )
 
     return smoothed_crossentropy
+
+
+def build_accuracy(num_classes: int, *, soft_targets: bool = False) -> Any:
+    """The ``accuracy`` metric: Keras' own for class indices; with ``soft_targets`` one that
+    also takes probability targets and counts a hit when the prediction's top class is the
+    target's (still named ``accuracy``, so history columns stay ``accuracy``/``val_accuracy``).
+    """
+    if not soft_targets:
+        return "accuracy"
+    import keras
+
+    def accuracy(y_true: Any, y_pred: Any) -> Any:
+        target = _target_distribution(y_true, y_pred, num_classes)
+        hits = keras.ops.equal(keras.ops.argmax(target, axis=-1), keras.ops.argmax(y_pred, axis=-1))
+        return keras.ops.cast(hits, "float32")
+
+    return keras.metrics.MeanMetricWrapper(accuracy, name="accuracy")
+
+
+def is_soft_target(y_true: Any, y_pred: Any, num_classes: int) -> bool:
+    """True when ``y_true`` holds probabilities (same rank as ``y_pred``, ``num_classes`` last),
+    False for class indices (``(B,)`` or ``(B, 1)``); decided from static shapes."""
+    shape = tuple(y_true.shape)
+    return len(shape) == len(tuple(y_pred.shape)) and shape[-1] == num_classes
+
+
+def _target_distribution(y_true: Any, y_pred: Any, num_classes: int) -> Any:
+    """``y_true`` as a float distribution over the classes (one-hot for class indices)."""
+    import keras
+
+    if is_soft_target(y_true, y_pred, num_classes):
+        return keras.ops.cast(y_true, y_pred.dtype)
+    indices = keras.ops.cast(keras.ops.reshape(y_true, (-1,)), "int32")
+    return keras.ops.one_hot(indices, num_classes, dtype=y_pred.dtype)
 
 
 def batchnorm_momentum(total_steps: int) -> float:
