@@ -26,7 +26,7 @@ The pretrained weights are converted into the cache folder before the first timi
 
 Usage: ``nice -n 10 python benchmarks/recipes.py [--quick] [--data flowers,mnist]
 [--recipes tutorial,scratch,transfer,auto] [--epochs N] [--epochs-for flowers=30]
-[--mix none,mixup,cutmix] [--mix-alpha A]``
+[--mix none,mixup,cutmix] [--mix-alpha A] [--seed N]``
 """
 
 from __future__ import annotations
@@ -156,10 +156,12 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help=f"epochs per dataset: {QUICK}")
     parser.add_argument("--mix", default=None, help="mixing methods to compare, e.g. none,mixup")
     parser.add_argument("--mix-alpha", type=float, default=None)
+    parser.add_argument("--seed", type=int, default=None, help="every run's seed (else 42)")
     args = parser.parse_args()
     names = args.data.split(",")
     alpha = {} if args.mix_alpha is None else {"mix_alpha": args.mix_alpha}
-    mixes = [{"mix": m, **alpha} for m in args.mix.split(",")] if args.mix else [None]
+    seed = {} if args.seed is None else {"seed": args.seed}
+    mixes = [{"mix": m, **alpha, **seed} for m in args.mix.split(",")] if args.mix else [seed]
     budget: dict[str, int | None] = {name: args.epochs for name in names}
     if args.quick:
         budget |= {name: QUICK[name] for name in names if name in QUICK}

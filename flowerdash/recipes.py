@@ -35,6 +35,11 @@ GLYPH_SIDE = 48
 SCRATCH_IMAGES_SEEN = 60_000
 #: ... within these epochs.
 SCRATCH_EPOCHS = (3, 120)
+#: ``scratch`` mixes photo batches with mixup at the default alpha 0.2. Measured with
+#: ``benchmarks/recipes.py --data dev-tune --recipes scratch --mix none,mixup,cutmix``: 375 dev
+#: photos scored on the dev hold-out (250), 120 epochs, seed 42: accuracy 0.632 without mixing,
+#: 0.712 with mixup, 0.696 with CutMix (alpha 0.2). Glyphs were not measured: no mixing there.
+SCRATCH_PHOTO_MIX = ("mixup", 0.2)
 
 
 @dataclass(frozen=True)
@@ -160,9 +165,15 @@ def _scratch(profile: DataProfile) -> Proposal:
     else:
         preset = "photos"
         train["flip_tta"] = True
+        train["mix"], train["mix_alpha"] = SCRATCH_PHOTO_MIX
         reasons.append(
             "photos augmentation (flip, rotation, zoom, shift, shear) and flip test-time "
             "augmentation reported next to the plain score"
+        )
+        reasons.append(
+            f"{train['mix']} (alpha {train['mix_alpha']}) on the training batches: on 375 dev "
+            "photos scored on their hold-out it gave 0.712 accuracy against 0.632 without "
+            "(CutMix 0.696; benchmarks/recipes.py --mix)"
         )
     return Proposal(train, preset, tuple(reasons))
 

@@ -129,8 +129,7 @@ MODES = ("memory", "stream", "manual")
 OPTIMIZERS = ("sgd", "adam", "adamw", "nesterov")
 SCHEDULES = ("tutorial_decay", "constant", "warmup_cosine")
 BATCHNORM_MODES = ("keras", "adaptive")
-#: Training-batch mixing (``flowerdash.data.batches.MIX_METHODS``; kept here so importing the
-#: settings needs no Keras).
+#: Training-batch mixing: none, or the methods of ``flowerdash.data.batches.MixedBatches``.
 MIX_METHODS = ("none", "mixup", "cutmix")
 MODE_HELP = (
     "memory: fit() on arrays held in RAM (fastest when the data fits). "

@@ -10,6 +10,7 @@ from flowerdash.errors import ConfigError
 from flowerdash.pretrained import efficientnet_lite
 from flowerdash.recipes import (
     RECIPES,
+    SCRATCH_PHOTO_MIX,
     TRANSFER_MAX_IMAGES,
     DataProfile,
     Proposal,
@@ -62,6 +63,14 @@ def test_small_grayscale_images_get_glyph_augmentation_and_full_resolution():
     assert resolved.settings.stem_stride == 1 and not resolved.settings.flip_tta
     assert "glyphs" in resolved.explanation
     assert resolved.name == "scratch" and "not transfer: " in resolved.explanation
+
+
+def test_scratch_mixes_photo_batches_with_mixup_and_says_what_was_measured():
+    photos = resolve_recipe("scratch", PHOTOS)
+    assert (photos.settings.mix, photos.settings.mix_alpha) == SCRATCH_PHOTO_MIX
+    assert "mixup (alpha 0.2)" in photos.explanation and "hold-out" in photos.explanation
+    assert resolve_recipe("scratch", DIGITS).settings.mix == "none"
+    assert resolve_recipe("tutorial", PHOTOS).settings.mix == "none"
 
 
 def test_explicit_values_win_and_are_recorded():
