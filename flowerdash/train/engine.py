@@ -7,7 +7,8 @@
 
 All three validate on the whole test set once per epoch, write the same files and the same
 history keys. Augmentation sits at the model's input (active only in training), so the three
-modes augment identically and ``model.keras`` takes raw pixels. Stop (STOP file, SIGTERM,
+modes augment identically and ``model.keras`` takes raw pixels; mixing (``mix``: mixup,
+CutMix) is done in the training batches (``MixedBatches``), the same in all three. Stop (STOP file, SIGTERM,
 Ctrl-C) ends at the next batch boundary, then evaluates and saves; ``resume_training`` continues
 a stopped or interrupted run from its last saved epoch (Keras BackupAndRestore).
 """
@@ -457,9 +458,10 @@ def _train_and_report(
     backup_dir = writer.file(runs.BACKUP)
     train_images, train_labels = cluster.train_shard(data.train.images, data.train_labels)
     batch_size = cluster.local_batch_size(settings.batch_size)
+    in_memory = settings.mode == "memory" and settings.mix != "none"  # fits on MixedBatches
     train_batches = _training_batches(
         settings,
-        np.asarray(train_images) if settings.mode == "memory" else train_images,
+        np.asarray(train_images) if in_memory else train_images,
         train_labels,
         batch_size,
         len(data.classes),
