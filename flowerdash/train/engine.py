@@ -8,9 +8,10 @@
 All three validate on the whole test set once per epoch, write the same files and the same
 history keys. Augmentation sits at the model's input (active only in training), so the three
 modes augment identically and ``model.keras`` takes raw pixels; mixing (``mix``: mixup,
-CutMix) is done in the training batches (``MixedBatches``), the same in all three. Stop (STOP file, SIGTERM,
-Ctrl-C) ends at the next batch boundary, then evaluates and saves; ``resume_training`` continues
-a stopped or interrupted run from its last saved epoch (Keras BackupAndRestore).
+CutMix) is done in the training batches (``MixedBatches``), the same in all three. Stop (STOP
+file, SIGTERM, Ctrl-C) ends at the next batch boundary, then evaluates and saves;
+``resume_training`` continues a stopped or interrupted run from its last saved epoch (Keras
+BackupAndRestore).
 """
 
 from __future__ import annotations
