@@ -416,6 +416,11 @@ class TrainSettings(DeclaredSettings):
         """The models' shape options (the residual nets', the pretrained one's input size)."""
         return ModelOptions(self.width, self.stem_stride, self.preactivation, self.input_size)
 
+    @property
+    def mixing(self) -> bool:
+        """Whether training batches are mixed (``mix`` is mixup or cutmix, not none)."""
+        return self.mix != MIX_METHODS[0]
+
 
 def param(specs: Sequence[ParamSpec], name: str) -> ParamSpec:
     """The spec called ``name`` in ``specs`` (KeyError when there is none)."""

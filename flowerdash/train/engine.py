@@ -459,7 +459,7 @@ def _train_and_report(
     backup_dir = writer.file(runs.BACKUP)
     train_images, train_labels = cluster.train_shard(data.train.images, data.train_labels)
     batch_size = cluster.local_batch_size(settings.batch_size)
-    in_memory = settings.mode == "memory" and settings.mix != "none"  # fits on MixedBatches
+    in_memory = settings.mode == "memory" and settings.mixing  # fits on MixedBatches
     train_batches = _training_batches(
         settings,
         np.asarray(train_images) if in_memory else train_images,
@@ -494,7 +494,7 @@ def _train_and_report(
         f"{len(data.test_labels)}; mode {settings.mode}, {settings.epochs} epochs, "
         f"batch size {settings.batch_size}, {settings.optimizer} lr {settings.learning_rate} "
         f"({settings.schedule}), augmentation {'on' if augmentation is not None else 'off'}, "
-        + (f"{settings.mix} (alpha {settings.mix_alpha}), " if settings.mix != "none" else "")
+        + (f"{settings.mix} (alpha {settings.mix_alpha}), " if settings.mixing else "")
         + f"{cluster.replicas} device(s) in {cluster.processes} process(es)"
         + (f", resuming after epoch {initial_epoch}" if initial_epoch else "")
     )
@@ -557,7 +557,7 @@ def _training_batches(
     mixup or cutmix (in every mode; the memory mode then fits on them too)."""
     from flowerdash.data.batches import ImageBatches, MixedBatches
 
-    if settings.mix == "none":
+    if not settings.mixing:
         return ImageBatches(
             images, labels, batch_size, shuffle=True, seed=settings.seed, epoch=epoch
         )
@@ -631,7 +631,7 @@ def _fit_phase(
     phase_settings = dataclasses.replace(
         settings, learning_rate=phase.learning_rate, epochs=phase.epochs
     )
-    mixing = settings.mix != "none"  # soft targets in training, class indices in validation
+    mixing = settings.mixing  # soft targets in training, class indices in validation
     model.compile(
         optimizer=build_optimizer(phase_settings, steps_per_epoch),
         loss=build_loss(settings.label_smoothing, num_classes, soft_targets=mixing),
@@ -643,21 +643,7 @@ def _fit_phase(
         print(f"{phase.name} phase from epoch {phase.start + 1}: {describe_phases([phase])}")
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
-        if settings.mode == "memory" and mixing:
-            # Mixing is drawn per batch in MixedBatches (repeatable per seed, epoch and batch),
-            # so the memory mode fits on those batches over the in-memory arrays, not on
-            # fit(x, y), whose batches Keras cuts itself.
-            model.fit(
-                train_batches,
-                epochs=phase.end,
-                initial_epoch=initial_epoch,
-                validation_data=(np.asarray(test_arrays[0]), test_arrays[1]),
-                validation_batch_size=train_arrays[2],
-                shuffle=False,  # MixedBatches reshuffles itself, seeded, every epoch
-                callbacks=callbacks,
-                verbose=verbose,
-            )
-        elif settings.mode == "memory":
+        if settings.mode == "memory" and not mixing:
             images, labels, batch_size = train_arrays
             model.fit(
                 np.asarray(images),
@@ -670,13 +656,20 @@ def _fit_phase(
                 callbacks=callbacks,
                 verbose=verbose,
             )
-        elif settings.mode == "stream":
+        elif settings.mode in ("memory", "stream"):
+            # Mixing is drawn per batch in MixedBatches (repeatable per seed, epoch and batch),
+            # so a mixing memory mode fits on those batches over its in-memory arrays, not on
+            # fit(x, y), whose batches Keras cuts itself; it still validates on arrays.
+            in_memory = settings.mode == "memory"
             model.fit(
                 train_batches,
                 epochs=phase.end,
                 initial_epoch=initial_epoch,
-                validation_data=test_batches,
-                shuffle=False,  # ImageBatches reshuffles itself, seeded, every epoch
+                validation_data=(
+                    (np.asarray(test_arrays[0]), test_arrays[1]) if in_memory else test_batches
+                ),
+                validation_batch_size=train_arrays[2] if in_memory else None,
+                shuffle=False,  # the batches reshuffle themselves, seeded, every epoch
                 callbacks=callbacks,
                 verbose=verbose,
             )
