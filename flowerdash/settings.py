@@ -26,7 +26,9 @@ class ParamSpec:
 
     ``minimum``/``maximum``/``step`` apply to ``float`` and ``int`` kinds, ``choices`` to
     ``choice``. ``unit`` is a short word for the value's unit ("degrees", "fraction", "") and
-    ``help`` a sentence saying what the value means, in that unit.
+    ``help`` a sentence saying what the value means, in that unit. ``used_when`` names another
+    setting and the values of it under which this one changes anything (the mixing alpha only
+    with a mixing method); None: always.
     """
 
     name: str
@@ -39,6 +41,15 @@ class ParamSpec:
     maximum: float | None = None
     step: float | None = None
     choices: tuple[str, ...] = ()
+    used_when: tuple[str, tuple[str, ...]] | None = None
+
+    def in_effect(self, values: Mapping[str, Any]) -> bool:
+        """Whether this setting changes anything given the other settings' ``values`` (a name
+        missing from ``values`` counts as in effect)."""
+        if self.used_when is None:
+            return True
+        name, wanted = self.used_when
+        return name not in values or values[name] in wanted
 
     @property
     def cli_flag(self) -> str:
@@ -244,6 +255,7 @@ TRAIN_PARAMS: tuple[ParamSpec, ...] = (
         minimum=0.0,
         maximum=0.5,
         step=0.01,
+        used_when=("schedule", ("warmup_cosine",)),
     ),
     ParamSpec(
         "weight_decay",
@@ -291,6 +303,7 @@ TRAIN_PARAMS: tuple[ParamSpec, ...] = (
         minimum=0.05,
         maximum=2.0,
         step=0.05,
+        used_when=("mix", MIX_METHODS[1:]),
     ),
     ParamSpec(
         "batchnorm",

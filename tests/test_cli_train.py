@@ -40,6 +40,7 @@ def test_train_prints_the_run_directory_as_its_last_line(finished, capsys):
     code = main(
         ["train", "--train", str(finished["train"]), "--test", str(finished["test"]),
          "--epochs", "1", "--no-augment", "--recipe", "tutorial", "--width", "0.5",
+         "--mix-alpha", "0.4",
          "--runs-dir", str(finished["base"] / "runs"), "--run-id", "named", "--verbose", "0"]
     )  # fmt: skip
     out, err = capsys.readouterr()
@@ -50,7 +51,10 @@ def test_train_prints_the_run_directory_as_its_last_line(finished, capsys):
     assert config.settings.augment is False
     # A residual-net option given for MiniVGGNet is recorded, and the user is told it is unused.
     assert config.settings.width == 0.5
-    assert "note: minivggnet does not use --width" in err
+    assert "--width (another kind of model's setting)" in err
+    # So is an option whose switch is off: the tutorial recipe does not mix batches.
+    assert config.settings.mix == "none" and config.settings.mix_alpha == 0.4
+    assert "--mix-alpha (only with --mix mixup or cutmix)" in err
 
 
 @pytest.mark.slow

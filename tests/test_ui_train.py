@@ -74,7 +74,13 @@ def test_form_shows_the_declared_settings_the_chosen_model_uses(data_dir, model)
     page = _train_page()
     page.selectbox(key="train.model").select(model).run()
     shown = _setting_widgets(page) & {spec.name for spec in TRAIN_PARAMS}
-    expected = {spec.name for spec in TRAIN_PARAMS if setting_applies(spec.name, model)}
+    switches = {"mix": page.selectbox(key="train.mix").value}
+    switches["schedule"] = page.selectbox(key="train.schedule").value
+    expected = {
+        spec.name
+        for spec in TRAIN_PARAMS
+        if setting_applies(spec.name, model) and spec.in_effect(switches)
+    }
     assert shown == expected
     if model == "minivggnet":
         assert not shown & (RESNET_SETTINGS | PRETRAINED_SETTINGS)
@@ -91,6 +97,22 @@ def test_a_hidden_setting_keeps_its_value_until_its_model_is_chosen_again(data_d
     page.selectbox(key="train.model").select("efficientnet_lite0").run()
     page.selectbox(key="train.model").select("resnet20").run()
     assert page.slider(key="train.width").value == 0.5
+
+
+def test_mixing_alpha_and_warmup_are_shown_only_where_they_change_the_run(data_dir):
+    page = _train_page()
+    page.selectbox(key="train.mix").select("none").run()
+    page.selectbox(key="train.schedule").select("constant").run()
+    assert not _setting_widgets(page) & {"mix_alpha", "warmup"}
+    page.selectbox(key="train.mix").select("cutmix").run()
+    page.selectbox(key="train.schedule").select("warmup_cosine").run()
+    assert _setting_widgets(page) >= {"mix_alpha", "warmup"}
+    page.slider(key="train.mix_alpha").set_value(1.0).run()
+    # Hidden again, then back: the value set is kept, as for another model's settings.
+    page.selectbox(key="train.mix").select("none").run()
+    assert "mix_alpha" not in _setting_widgets(page)
+    page.selectbox(key="train.mix").select("mixup").run()
+    assert page.slider(key="train.mix_alpha").value == 1.0
 
 
 def test_every_declared_training_mode_has_its_one_line():

@@ -290,6 +290,9 @@ def settings_panel(runs_folder: Path) -> None:
     for spec in TRAIN_PARAMS:
         if spec.name in values:
             continue
+        if not spec.in_effect(values):  # e.g. the mixing alpha with mix none: not drawn
+            values |= settings_values([spec], key_prefix=SETTINGS_PREFIX)
+            continue
         if spec_spans_decades(spec):
             values[spec.name] = decades_input(spec)
         else:

@@ -137,23 +137,30 @@ def _train(args: argparse.Namespace) -> int:
         return _train_process(args, options)
 
 
-def _note_unused_settings(args: argparse.Namespace, model: str) -> None:
-    """Say on stderr which settings given on the command line ``model`` does not use (another
-    kind of model's shape or phase options): recorded in config.json, they change nothing."""
+def _note_unused_settings(args: argparse.Namespace, settings: Any) -> None:
+    """Say on stderr which settings given on the command line change nothing in this run:
+    another kind of model's shape or phase options, or one whose switch is off (the mixing
+    alpha with ``--mix none``). They are recorded in config.json all the same."""
     from flowerdash.models import setting_applies
     from flowerdash.settings import TRAIN_PARAMS
     from flowerdash.train.options import given_settings
 
     given = given_settings(args, TRAIN_PARAMS)
-    unused = [
-        spec.cli_flag
-        for spec in TRAIN_PARAMS
-        if spec.name in given and not setting_applies(spec.name, model)
-    ]
-    if unused:
+    values = settings.to_dict()
+    notes = []
+    for spec in TRAIN_PARAMS:
+        if spec.name not in given:
+            continue
+        if not setting_applies(spec.name, settings.model):
+            notes.append(f"{spec.cli_flag} (another kind of model's setting)")
+        elif not spec.in_effect(values) and spec.used_when is not None:
+            switch, wanted = spec.used_when
+            notes.append(
+                f"{spec.cli_flag} (only with --{switch.replace('_', '-')} {' or '.join(wanted)})"
+            )
+    if notes:
         print(
-            f"note: {model} does not use {', '.join(unused)} (another kind of model's "
-            "setting); it is recorded but changes nothing",
+            f"note: this run does not use {', '.join(notes)}; recorded, it changes nothing",
             file=sys.stderr,
             flush=True,
         )
@@ -186,7 +193,7 @@ def _train_process(args: argparse.Namespace, options: Any) -> int:
         job = job_from_options(args, distribute=options)
         if job.recipe:
             print(job.recipe["explanation"], flush=True)
-        _note_unused_settings(args, job.settings.model)
+        _note_unused_settings(args, job.settings)
         if options.mode == "processes" and args.run_id is None:
             raise ConfigError(
                 "--distribute processes across machines needs the same --run-id in every "
