@@ -241,7 +241,7 @@ def test_two_local_processes_write_one_complete_run_directory(
                 [
                     sys.executable, "-m", "flowerdash", "train", "--train", str(train),
                     "--test", str(test), "--recipe", "tutorial", "--epochs", "1",
-                    "--batch-size", "6", "--no-augment",
+                    "--batch-size", "6", "--no-augment", "--mix", "mixup",
                     "--distribute", "processes", "--num-processes", "2",
                     "--runs-dir", os.environ["FLOWERDASH_RUNS_DIR"], "--run-id", "r",
                     "--verbose", "2",
@@ -258,6 +258,7 @@ def test_two_local_processes_write_one_complete_run_directory(
     config = runs.read_config(run)
     assert config.distribute["processes"] == 2 and config.distribute["devices"] == 2
     assert config.distribute["backend"] == "jax"
+    assert config.settings.mix == "mixup"  # each process mixes the batches of its own shard
     assert runs.read_history(run).epochs == 1
     report = runs.read_report(run)
     assert report.count == 6 and len(report.predictions) == 6  # each test image once
