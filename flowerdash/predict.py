@@ -191,6 +191,23 @@ def read_inputs(paths: Sequence[str | os.PathLike[str]], shape: Sequence[int]) -
     return Inputs(np.concatenate(images), names, labels)
 
 
+def read_uploads(uploads: Sequence[BinaryIO], shape: Sequence[int]) -> Inputs:
+    """Images uploaded as open binary files (each with a ``name``), resized to ``shape``.
+
+    Raises DatasetError naming an upload that is not a readable image.
+    """
+    images = []
+    names = [getattr(upload, "name", f"image {i + 1}") for i, upload in enumerate(uploads)]
+    for upload, name in zip(uploads, names, strict=True):
+        try:
+            images.append(read_image(upload, shape))
+        except (DatasetError, TypeError, ValueError):
+            raise DatasetError("not a readable PNG or JPEG image", path=name) from None
+    if not images:
+        raise DatasetError("no images uploaded")
+    return Inputs(np.stack(images), names, [None] * len(images))
+
+
 def top_k(
     probabilities: np.ndarray, classes: Sequence[str], k: int = 3
 ) -> list[list[tuple[str, float]]]:

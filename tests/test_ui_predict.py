@@ -15,7 +15,7 @@ from run_fixtures import write_finished_run
 from ui_fixtures import app_test, write_flowers
 
 from flowerdash.errors import DatasetError
-from ui.prediction import uploaded_inputs
+from flowerdash.predict import read_uploads
 
 
 def _upload(name: str, size: tuple[int, int], mode: str = "RGB") -> io.BytesIO:
@@ -27,13 +27,13 @@ def _upload(name: str, size: tuple[int, int], mode: str = "RGB") -> io.BytesIO:
 
 
 def test_uploads_are_resized_to_the_models_input_shape():
-    inputs = uploaded_inputs([_upload("a.png", (40, 30)), _upload("b.png", (9, 9))], (8, 8, 3))
+    inputs = read_uploads([_upload("a.png", (40, 30)), _upload("b.png", (9, 9))], (8, 8, 3))
     assert inputs.images.shape == (2, 8, 8, 3)
-    assert inputs.captions == ["a.png", "b.png"]
+    assert inputs.names == ["a.png", "b.png"]
 
 
 def test_grey_uploads_become_colour_for_an_rgb_model():
-    inputs = uploaded_inputs([_upload("g.png", (8, 8), mode="L")], (8, 8, 3))
+    inputs = read_uploads([_upload("g.png", (8, 8), mode="L")], (8, 8, 3))
     assert inputs.images[0, 0, 0].tolist() == [128, 128, 128]
 
 
@@ -41,7 +41,7 @@ def test_an_upload_that_is_not_an_image_is_refused_by_name():
     bad = io.BytesIO(b"label,1,2,3\n")
     bad.name = "notes.png"
     with pytest.raises(DatasetError, match=r"notes\.png"):
-        uploaded_inputs([bad], (8, 8, 3))
+        read_uploads([bad], (8, 8, 3))
 
 
 @pytest.mark.slow

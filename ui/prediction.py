@@ -7,8 +7,6 @@ version (``ui.loaders.run_model``); Keras is imported only when the page needs t
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import streamlit as st
@@ -17,7 +15,7 @@ from flowerdash import predict, runs
 from flowerdash.charts.data import display_image
 from flowerdash.charts.results import top_k_figure
 from flowerdash.data import format_shape
-from flowerdash.errors import DatasetError, FlowerdashError
+from flowerdash.errors import FlowerdashError
 from flowerdash.report_tables import true_labels_by_row
 from ui import saliency_views
 from ui.errors import show_error
@@ -30,33 +28,7 @@ DEFAULT_ROWS = 6
 COLUMNS = 3
 
 
-@dataclass(frozen=True)
-class Inputs:
-    """Images ready for the model (N, H, W, C uint8), a caption each, and known labels."""
-
-    images: np.ndarray
-    captions: list[str]
-    labels: list[str | None]
-
-
-def uploaded_inputs(uploads: Sequence[Any], shape: Sequence[int]) -> Inputs:
-    """Return the uploaded images converted and resized to ``shape`` (H, W, C).
-
-    Raises DatasetError naming a file that is not a readable image.
-    """
-    images = []
-    for upload in uploads:
-        try:
-            images.append(predict.read_image(upload, shape))
-        except (DatasetError, TypeError, ValueError):
-            raise DatasetError(
-                "not a readable PNG or JPEG image", path=getattr(upload, "name", "upload")
-            ) from None
-    names = [getattr(upload, "name", f"image {i + 1}") for i, upload in enumerate(uploads)]
-    return Inputs(np.stack(images), names, [None] * len(images))
-
-
-def test_row_inputs(config: runs.RunConfig, report: runs.RunReport | None) -> Inputs | None:
+def test_row_inputs(config: runs.RunConfig, report: runs.RunReport | None) -> predict.Inputs | None:
     """Draw the test-row chooser; return the chosen rows (None when none is chosen)."""
     images = test_images(config)
     labels = true_labels_by_row(report.predictions if report is not None else [], len(images))
@@ -70,7 +42,7 @@ def test_row_inputs(config: runs.RunConfig, report: runs.RunReport | None) -> In
     )
     if not rows:
         return None
-    return Inputs(
+    return predict.Inputs(
         np.asarray(images[rows]),
         [f"test row #{row}" for row in rows],
         [labels[row] for row in rows],
@@ -78,12 +50,12 @@ def test_row_inputs(config: runs.RunConfig, report: runs.RunReport | None) -> In
 
 
 def show_predictions(
-    inputs: Inputs, probabilities: np.ndarray, classes: Sequence[str], k: int
+    inputs: predict.Inputs, probabilities: np.ndarray, classes: Sequence[str], k: int
 ) -> None:
     """Draw each image (as the model sees it) beside a bar chart of its top-k classes."""
     columns = st.columns(COLUMNS)
     for position, (image, caption, label, row) in enumerate(
-        zip(inputs.images, inputs.captions, inputs.labels, probabilities, strict=True)
+        zip(inputs.images, inputs.names, inputs.labels, probabilities, strict=True)
     ):
         best = int(np.argmax(row))
         verdict = f"**{classes[best]}** {row[best]:.0%}"
@@ -138,7 +110,7 @@ def render() -> None:
             if not uploads:
                 st.info("Upload one or more images to classify them.")
                 return
-            inputs = uploaded_inputs(uploads, shape)
+            inputs = predict.read_uploads(uploads, shape)
         else:
             chosen = test_row_inputs(config, report)
             if chosen is None:
@@ -153,4 +125,4 @@ def render() -> None:
         show_error(error)
         return
     show_predictions(inputs, probabilities, classes, k)
-    saliency_views.predict_maps_section(run_dir, inputs.images, inputs.captions, probabilities)
+    saliency_views.predict_maps_section(run_dir, inputs.images, inputs.names, probabilities)
