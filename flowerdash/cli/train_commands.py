@@ -142,7 +142,7 @@ def _note_unused_settings(args: argparse.Namespace, settings: Any) -> None:
     another kind of model's shape or phase options, or one whose switch is off (the mixing
     alpha with ``--mix none``). They are recorded in config.json all the same."""
     from flowerdash.models import setting_applies
-    from flowerdash.settings import TRAIN_PARAMS
+    from flowerdash.settings import TRAIN_PARAMS, param
     from flowerdash.train.options import given_settings
 
     given = given_settings(args, TRAIN_PARAMS)
@@ -153,11 +153,10 @@ def _note_unused_settings(args: argparse.Namespace, settings: Any) -> None:
             continue
         if not setting_applies(spec.name, settings.model):
             notes.append(f"{spec.cli_flag} (another kind of model's setting)")
-        elif not spec.in_effect(values) and spec.used_when is not None:
+        elif spec.used_when is not None and not spec.in_effect(values):
             switch, wanted = spec.used_when
-            notes.append(
-                f"{spec.cli_flag} (only with --{switch.replace('_', '-')} {' or '.join(wanted)})"
-            )
+            flag = param(TRAIN_PARAMS, switch).cli_flag
+            notes.append(f"{spec.cli_flag} (only with {flag} {' or '.join(wanted)})")
     if notes:
         print(
             f"note: this run does not use {', '.join(notes)}; recorded, it changes nothing",
