@@ -19,14 +19,17 @@ through the library's own path (``resolve_recipe`` + ``train_new``, what ``flowe
 ``--epochs N`` (or ``--epochs-for DATA=N``) sets every recipe's epochs on a dataset (the same
 budget for all); without it each recipe uses its own. ``--mix none,mixup,cutmix`` trains each
 recipe once per mixing method (the ``mix`` setting; ``--mix-alpha`` its alpha, else the
-default). ``--quick`` is a budget for a shared
-2-core machine: mnist 2, fashion 5, flowers 20, dev-flowers 4 epochs. Time is the wall time of
-``train_new`` (building, training, evaluating); images/s = epochs x training images / that time.
+default). ``--input-sizes 160,224`` trains each recipe of the pretrained model once per input
+resolution (the ``px`` column; fine-tuned accuracy against time, where
+``benchmarks/transfer_resolution.py`` has the frozen backbone's). ``--quick`` is a budget for
+a shared 2-core machine: mnist 2, fashion 5, flowers 20, dev-flowers 4 epochs. Time is the wall
+time of ``train_new`` (building, training, evaluating); images/s = epochs x training images /
+that time.
 The pretrained weights are converted into the cache folder before the first timing.
 
 Usage: ``nice -n 10 python benchmarks/recipes.py [--quick] [--data flowers,mnist]
 [--recipes tutorial,scratch,transfer,auto] [--epochs N] [--epochs-for flowers=30]
-[--mix none,mixup,cutmix] [--mix-alpha A] [--seed N]``
+[--mix none,mixup,cutmix] [--mix-alpha A] [--input-sizes 160,224] [--seed N]``
 """
 
 from __future__ import annotations
@@ -116,14 +119,14 @@ def run_one(
     test: Path,
     epochs: int | None,
     runs_dir: Path,
-    mix: dict[str, Any] | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Train ``recipe`` on the pair (``mix``: the mixing settings to override); return the
-    figures of its row."""
+    """Train ``recipe`` on the pair (``extra``: training settings to override, the mixing or
+    the input size); return the figures of its row."""
     from flowerdash.train import TrainJob, train_new
 
     dataset = load_dataset(train)
-    overrides: dict[str, Any] = {"mode": "memory", **(mix or {})}
+    overrides: dict[str, Any] = {"mode": "memory", **(extra or {})}
     if epochs:
         overrides["epochs"] = epochs
     resolved = resolve_recipe(recipe, DataProfile.of(dataset), train=overrides)
@@ -137,6 +140,7 @@ def run_one(
     return {
         "recipe": recipe if recipe == resolved.name else f"{recipe}->{resolved.name}",
         "model": resolved.settings.model,
+        "px": resolved.settings.input_size if _pretrained(resolved.settings.model) else None,
         "mix": resolved.settings.mix,
         "epochs": resolved.settings.epochs,
         "accuracy": report.accuracy,
@@ -145,6 +149,22 @@ def run_one(
         "seconds": seconds,
         "images_per_s": images / seconds,
     }
+
+
+def _pretrained(model: str) -> bool:
+    from flowerdash.models import setting_applies
+
+    return setting_applies("input_size", model)
+
+
+def _variants(
+    recipe: str, profile: DataProfile, mixes: list[dict[str, Any]], sizes: list[int]
+) -> list[dict[str, Any]]:
+    """The overrides ``recipe`` trains with: one per mixing method, times one per input size
+    where the recipe trains the pretrained model."""
+    if not sizes or not _pretrained(resolve_recipe(recipe, profile).settings.model):
+        return mixes
+    return [{**mix, "input_size": size} for mix in mixes for size in sizes]
 
 
 def main() -> None:
@@ -157,11 +177,15 @@ def main() -> None:
     parser.add_argument("--mix", default=None, help="mixing methods to compare, e.g. none,mixup")
     parser.add_argument("--mix-alpha", type=float, default=None)
     parser.add_argument("--seed", type=int, default=None, help="every run's seed (else 42)")
+    parser.add_argument(
+        "--input-sizes", default=None, help="pretrained model's input sizes, e.g. 160,224"
+    )
     args = parser.parse_args()
     names = args.data.split(",")
     alpha = {} if args.mix_alpha is None else {"mix_alpha": args.mix_alpha}
     seed = {} if args.seed is None else {"seed": args.seed}
     mixes = [{"mix": m, **alpha, **seed} for m in args.mix.split(",")] if args.mix else [seed]
+    sizes = [int(size) for size in args.input_sizes.split(",")] if args.input_sizes else []
     budget: dict[str, int | None] = {name: args.epochs for name in names}
     if args.quick:
         budget |= {name: QUICK[name] for name in names if name in QUICK}
@@ -170,7 +194,7 @@ def main() -> None:
         budget[name] = int(value)
     print(f"load average at start: {os.getloadavg()}", flush=True)
     header = (
-        f"| {'data':<12}| {'recipe':<17}| {'model':<19}| {'mix':<7}| epochs | accuracy | "
+        f"| {'data':<12}| {'recipe':<17}| {'model':<19}|  px | {'mix':<7}| epochs | accuracy | "
         "macro F1 | flip TTA | time (s) | images/s |"
     )
     notes: list[str] = []
@@ -182,21 +206,31 @@ def main() -> None:
             with contextlib.suppress(PretrainedWeightsError):
                 converted_weights()  # once, outside the timings
         for name, (train, test) in datasets(folder, names).items():
-            chosen = resolve_recipe(AUTO, DataProfile.of(load_dataset(train))).name
+            profile = DataProfile.of(load_dataset(train))
+            chosen = resolve_recipe(AUTO, profile).name
             print(f"{name}: auto picks {chosen}", flush=True)
             notes.append(f"{name}: auto picks {chosen}")
-            for recipe, mix in ((r, m) for r in args.recipes.split(",") for m in mixes):
-                result = run_one(recipe, train, test, budget.get(name), folder / "runs", mix)
-                tta = f"{result['tta']:.3f}" if result["tta"] is not None else "-"
-                rows.append(
-                    f"| {name:<12}| {result['recipe']:<17}| {result['model']:<19}| "
-                    f"{result['mix']:<7}| {result['epochs']:>6} | {result['accuracy']:>8.3f} | "
-                    f"{result['macro_f1']:>8.3f} | {tta:>8} | {result['seconds']:>8.0f} | "
-                    f"{result['images_per_s']:>8.1f} |"
-                )
-                print(rows[-1], f"(load {os.getloadavg()[0]:.1f})", flush=True)
+            for recipe in args.recipes.split(","):
+                for overrides in _variants(recipe, profile, mixes, sizes):
+                    result = run_one(
+                        recipe, train, test, budget.get(name), folder / "runs", overrides
+                    )
+                    rows.append(_row(name, result))
+                    print(rows[-1], f"(load {os.getloadavg()[0]:.1f})", flush=True)
     print(f"load average at end: {os.getloadavg()}")
     print("\n".join(rows + notes))
+
+
+def _row(name: str, result: dict[str, Any]) -> str:
+    """The table row of one trained recipe."""
+    tta = f"{result['tta']:.3f}" if result["tta"] is not None else "-"
+    px = str(result["px"]) if result["px"] else "-"
+    return (
+        f"| {name:<12}| {result['recipe']:<17}| {result['model']:<19}| {px:>3} | "
+        f"{result['mix']:<7}| {result['epochs']:>6} | {result['accuracy']:>8.3f} | "
+        f"{result['macro_f1']:>8.3f} | {tta:>8} | {result['seconds']:>8.0f} | "
+        f"{result['images_per_s']:>8.1f} |"
+    )
 
 
 if __name__ == "__main__":
