@@ -6,8 +6,10 @@ this measures, in one process on the same data:
 
 - the frozen backbone's accuracy: its pooled features of the training photos feed a logistic
   regression (scikit-learn), scored on the dev set's own hold-out (what the head-only phase
-  can reach; fine-tuning adds to it). That column chooses the resolution; the bundled photos'
-  score beside it is for reporting only, never for choosing;
+  can reach; fine-tuning adds to it). That column, with the fine-tuned accuracy of
+  ``benchmarks/recipes.py --data dev-tune --recipes transfer --input-sizes 160,224``, chooses
+  the resolution; the bundled photos' score beside it is for reporting only, never for
+  choosing;
 - images/s of the backbone's forward pass (prediction), of a training step of the head-only
   phase and of one fine-tuning the top blocks (batch 32, median of ``--rounds``), and the
   epoch time these give for the training set.

@@ -121,8 +121,10 @@ def test_transfer_recipe_trains_the_pretrained_model_in_two_phases_and_auto_pick
     photos = DataProfile((64, 64, 3), 375, 5)
     resolved = resolve_recipe("transfer", photos)
     settings = resolved.settings
-    assert (settings.model, settings.input_size) == ("efficientnet_lite0", 160)
-    assert (settings.frozen_epochs, settings.fine_tune_blocks, settings.epochs) == (2, 5, 10)
+    assert (settings.model, settings.input_size) == ("efficientnet_lite0", 224)
+    # About 6,000 images seen: 16 epochs of 375 photos, 5 (the least) of 2,250.
+    assert (settings.frozen_epochs, settings.fine_tune_blocks, settings.epochs) == (2, 5, 16)
+    assert resolve_recipe("transfer", DataProfile((64, 64, 3), 2_250, 5)).settings.epochs == 5
     # Each phase has its own warmup and cosine; fine-tuning peaks well below the new head.
     assert settings.schedule == "warmup_cosine" and settings.fine_tune_rate < 0.1
     fine_tune_rate = settings.learning_rate * settings.fine_tune_rate
